@@ -1,0 +1,166 @@
+"""What every stage's Faust agent shares in one worker: settings, codecs, object store, pool.
+
+Built once per worker process. The agents stay thin: decode, call the pure core (CPU work in the
+process pool, object-store I/O in threads), encode and send; every failure becomes data (an
+ErrorEvent on the dead-letter topic plus a FAILED result) and the stream goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import faust
+
+from pagestream.connectors.objectstore import ObjectStore
+from pagestream.streams import topics
+from pagestream.streams.codec import Codecs
+from pagestream.streams.errors import DecodeError, PagestreamError
+from pagestream.streams.settings import Settings
+from pagestream.streams.topics import TopicSpec
+
+T = TypeVar("T")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class SourceInfo:
+    """Where a failing message came from, for the dead-letter event."""
+
+    topic: str | None = None
+    partition: int | None = None
+    offset: int | None = None
+
+    @classmethod
+    def of(cls, event: faust.types.EventT | None) -> SourceInfo:
+        if event is None:
+            return cls()
+        msg = event.message
+        return cls(msg.topic, msg.partition, msg.offset)
+
+
+class StageContext:
+    """Shared plumbing of the stages of one worker process."""
+
+    def __init__(
+        self,
+        app: faust.App,
+        settings: Settings,
+        codecs: Codecs,
+        store: ObjectStore,
+        cpu: Executor,
+    ) -> None:
+        self.app = app
+        self.settings = settings
+        self.codecs = codecs
+        self.store = store
+        self.cpu = cpu
+        self.io = ThreadPoolExecutor(max_workers=8, thread_name_prefix="pagestream-io")
+        self.topics = {
+            spec.name: app.topic(
+                spec.name,
+                key_type=bytes,
+                value_type=bytes,
+                key_serializer="raw",
+                value_serializer="raw",
+                partitions=settings.topic_partitions,
+            )
+            for spec in topics.ALL_TOPICS
+        }
+
+    def topic(self, spec: TopicSpec) -> faust.TopicT:
+        return self.topics[spec.name]
+
+    async def run_cpu(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.cpu, fn, *args)
+
+    async def run_io(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.io, fn, *args)
+
+    async def emit(self, spec: TopicSpec, record: dict[str, Any], doc_id: str, page_no: int | None = None) -> None:
+        await self.topic(spec).send(key=topics.key_for(spec, doc_id, page_no), value=self.codecs.encode(spec, record))
+
+    async def progress(
+        self,
+        doc_id: str,
+        tenant: str,
+        stage: str,
+        status: str,
+        *,
+        page_no: int | None = None,
+        page_count: int | None = None,
+        pages_done: int | None = None,
+        message: str | None = None,
+        duration_ms: int | None = None,
+    ) -> None:
+        record = {
+            "doc_id": doc_id,
+            "tenant": tenant,
+            "stage": stage,
+            "status": status,
+            "page_no": page_no,
+            "page_count": page_count,
+            "pages_done": pages_done,
+            "message": message,
+            "duration_ms": duration_ms,
+            "at": now_ms(),
+        }
+        await self.emit(topics.DOCS_PROGRESS, record, doc_id)
+
+    async def dead_letter(
+        self,
+        stage: str,
+        error: BaseException,
+        *,
+        doc_id: str | None = None,
+        tenant: str | None = None,
+        page_no: int | None = None,
+        input_ref: str | None = None,
+        source: SourceInfo | None = None,
+        raw_value: bytes | None = None,
+        versions: dict[str, str] | None = None,
+    ) -> None:
+        source = source or SourceInfo()
+        code = error.code if isinstance(error, PagestreamError) else "internal_error"
+        record = {
+            "doc_id": doc_id,
+            "tenant": tenant,
+            "page_no": page_no,
+            "stage": stage,
+            "error_code": code,
+            "error_class": type(error).__name__,
+            "message": str(error) or type(error).__name__,
+            "input_ref": input_ref,
+            "source_topic": source.topic,
+            "source_partition": source.partition,
+            "source_offset": source.offset,
+            "raw_value": raw_value,
+            "attempts": 1,
+            "versions": versions or {},
+            "at": now_ms(),
+        }
+        await self.emit(topics.PAGES_DLQ, record, doc_id or "unknown")
+
+    def close(self) -> None:
+        self.cpu.shutdown(wait=False, cancel_futures=True)
+        self.io.shutdown(wait=False, cancel_futures=True)
+
+
+async def decoded_records(
+    ctx: StageContext, stream: faust.StreamT, spec: TopicSpec, stage: str
+) -> AsyncIterator[tuple[faust.types.EventT, dict[str, Any]]]:
+    """Decode each event of ``stream``; an undecodable one goes to the dead-letter topic, raw."""
+    async for event in stream.events():
+        try:
+            record = ctx.codecs.decode(spec, event.value)
+        except DecodeError as exc:
+            await ctx.dead_letter(stage, exc, source=SourceInfo.of(event), raw_value=exc.raw)
+            continue
+        yield event, record

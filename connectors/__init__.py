@@ -1,0 +1,1 @@
+"""Connections to the outside: object store, local services, the producer/consumer client."""

@@ -1,0 +1,102 @@
+"""Object store access (claim checks): any S3 endpoint through the ``minio`` client.
+
+Events carry ``s3://bucket/key`` references, never the bytes; this module turns bytes into such
+references and back. Keys are namespaced by tenant and validated so that no caller can escape its
+namespace with ``..`` or absolute paths.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from minio import Minio
+from minio.error import S3Error
+
+from pagestream.streams.errors import PagestreamError
+from pagestream.streams.settings import Settings
+
+_SAFE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=-]{0,200}$")
+
+
+class ObjectStoreError(PagestreamError):
+    """An object could not be stored or read, or a reference is malformed."""
+
+    code = "object_store"
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    uri: str
+    sha256: str
+    size: int
+
+
+def safe_part(value: str, what: str) -> str:
+    """One path component of an object key: letters, digits, ``._=-``; no traversal."""
+    if not _SAFE_PART.match(value) or value in {".", ".."}:
+        raise ObjectStoreError(
+            f"{what} {value!r} is not allowed in object keys: use 1-200 characters of "
+            "letters, digits, '.', '_', '=', '-', starting with a letter or digit",
+            code="bad_key",
+        )
+    return value
+
+
+def document_prefix(tenant: str, doc_id: str) -> str:
+    return f"{safe_part(tenant, 'tenant')}/{safe_part(doc_id, 'doc_id')}"
+
+
+def parse_uri(uri: str) -> tuple[str, str]:
+    parsed = urlparse(uri)
+    if parsed.scheme != "s3" or not parsed.netloc or not parsed.path.strip("/"):
+        raise ObjectStoreError(f"not an object reference: {uri!r} (expected s3://bucket/key)", code="bad_key")
+    return parsed.netloc, parsed.path.lstrip("/")
+
+
+class ObjectStore:
+    """A bucket on an S3 endpoint; thread-safe (the minio client pools connections)."""
+
+    def __init__(self, settings: Settings) -> None:
+        endpoint = urlparse(settings.s3_endpoint)
+        self.bucket = settings.s3_bucket
+        self._client = Minio(
+            endpoint.netloc,
+            access_key=settings.s3_access_key,
+            secret_key=settings.s3_secret_key,
+            secure=endpoint.scheme == "https",
+            region=settings.s3_region,
+        )
+
+    def ensure_bucket(self) -> None:
+        if not self._client.bucket_exists(self.bucket):
+            self._client.make_bucket(self.bucket)
+
+    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> StoredObject:
+        try:
+            self._client.put_object(self.bucket, key, io.BytesIO(data), len(data), content_type=content_type)
+        except S3Error as exc:
+            raise ObjectStoreError(f"cannot store s3://{self.bucket}/{key}: {exc.code}") from exc
+        return StoredObject(f"s3://{self.bucket}/{key}", hashlib.sha256(data).hexdigest(), len(data))
+
+    def get(self, uri: str) -> bytes:
+        bucket, key = parse_uri(uri)
+        try:
+            response = self._client.get_object(bucket, key)
+        except S3Error as exc:
+            raise ObjectStoreError(f"cannot read {uri}: {exc.code}", code="object_missing") from exc
+        try:
+            return response.read()
+        finally:
+            response.close()
+            response.release_conn()
+
+    def healthy(self) -> bool:
+        try:
+            self._client.bucket_exists(self.bucket)
+        except Exception:
+            return False
+        return True

@@ -1,0 +1,1 @@
+"""Faust app, settings, topics, Avro codec, schema registry glue and the CLI."""

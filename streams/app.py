@@ -1,0 +1,54 @@
+"""The Faust app factory: one app per worker process, with every stage's agent registered.
+
+Faust runs on its default aiokafka transport. Values travel as raw bytes in the Confluent Avro
+wire format and are decoded inside the agents, so an undecodable message reaches the dead-letter
+topic with its raw bytes instead of stopping the stream.
+"""
+
+from __future__ import annotations
+
+import faust
+
+from pagestream.agents import assemble, ingest, layout, ocr
+from pagestream.agents.context import StageContext
+from pagestream.agents.ocr import EngineSpec
+from pagestream.agents.pool import make_pool
+from pagestream.connectors.objectstore import ObjectStore
+from pagestream.streams import topics
+from pagestream.streams.codec import Codecs, registry_client
+from pagestream.streams.settings import Settings
+
+
+def create_app(settings: Settings, worker_id: int = 0) -> tuple[faust.App, StageContext]:
+    """A Faust app with the ingest, OCR, layout and assembly agents, and their shared context."""
+    app = faust.App(
+        settings.app_id,
+        broker=f"kafka://{settings.bootstrap_servers}",
+        store="rocksdb://",
+        datadir=str(settings.state_dir / "faust" / f"worker-{worker_id}"),
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication,
+        web_enabled=False,
+        producer_acks=-1,
+        producer_max_request_size=settings.max_event_bytes + 100_000,
+        consumer_auto_offset_reset="earliest",
+        table_standby_replicas=0,
+    )
+    ctx = StageContext(
+        app,
+        settings,
+        codecs=Codecs(registry_client(settings.registry_url), topics.ALL_TOPICS),
+        store=ObjectStore(settings),
+        cpu=make_pool(
+            settings.pool_processes,
+            EngineSpec(settings.ocr_engine, settings.ocr_languages, settings.tessdata),
+        ),
+    )
+    for stage in (ingest, ocr, layout, assemble):
+        stage.register(app, ctx)
+
+    @app.on_shutdown.connect
+    async def _close(app: faust.App, **kwargs: object) -> None:
+        ctx.close()
+
+    return app, ctx

@@ -1,0 +1,283 @@
+"""The ``pagestream`` command: up, down, status, submit, demo, worker.
+
+Checks outside the project drive this interface; keep commands and flags stable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pagestream.streams.errors import PagestreamError
+from pagestream.streams.settings import Settings
+
+SAMPLES_DIR = Path(__file__).resolve().parents[1] / "samples"
+
+
+def to_json(record: dict[str, Any]) -> str:
+    """One JSON line; times as ISO 8601 UTC, bytes as base64."""
+
+    def default(value: object) -> object:
+        if isinstance(value, dt.datetime):
+            return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+        if isinstance(value, bytes):
+            return base64.b64encode(value).decode()
+        raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+    return json.dumps(record, default=default, ensure_ascii=False)
+
+
+# --- services -----------------------------------------------------------------------------------
+
+
+def _services(settings: Settings, workers: int) -> list:
+    from pagestream.connectors import services
+
+    return [services.kafka(settings), services.registry(settings), services.object_store(settings)] + [
+        services.worker(settings, i) for i in range(workers)
+    ]
+
+
+def _known_workers(settings: Settings) -> int:
+    """Workers started earlier (pid files), so down/status see them whatever --workers says."""
+    run = settings.run_dir
+    return max((int(p.stem.split("-")[1]) + 1 for p in run.glob("worker-*.pid")), default=0) if run.is_dir() else 0
+
+
+def cmd_up(settings: Settings, workers: int, quiet: bool = False) -> int:
+    from pagestream.streams.provision import provision
+
+    say = (lambda *_: None) if quiet else (lambda msg: print(msg, file=sys.stderr))
+    infra, worker_services = _services(settings, workers)[:3], _services(settings, workers)[3:]
+    started = time.perf_counter()
+    for service in infra:
+        say(f"starting {service.name} …")
+        service.start(settings)
+    facts = provision(settings)
+    if facts["topics_created"]:
+        say(f"created topics: {', '.join(facts['topics_created'])}")
+    for service in worker_services:
+        say(f"starting {service.name} …")
+        service.start(settings)
+    say(f"pagestream is up after {time.perf_counter() - started:.1f} s")
+    if not quiet:
+        _print_status(settings, as_json=False)
+    return 0
+
+
+def cmd_down(settings: Settings) -> int:
+    for service in reversed(_services(settings, _known_workers(settings))):
+        print(f"stopping {service.name} …", file=sys.stderr)
+        service.stop(settings)
+    return 0
+
+
+def _print_status(settings: Settings, as_json: bool) -> bool:
+    rows = [s.describe(settings) for s in _services(settings, _known_workers(settings))]
+    info = {
+        "state_dir": str(settings.state_dir),
+        "kafka_bootstrap": settings.bootstrap_servers,
+        "registry_url": settings.registry_url,
+        "s3_endpoint": settings.s3_endpoint,
+        "services": rows,
+    }
+    if as_json:
+        print(json.dumps(info, indent=2))
+    else:
+        for row in rows:
+            state = "running" if row["running"] else "stopped"
+            print(f"  {row['service']:<12} {state:<8} {row['address']}", file=sys.stderr)
+        print(f"  state and logs in {settings.state_dir}", file=sys.stderr)
+    return all(r["running"] for r in rows)
+
+
+def cmd_status(settings: Settings, as_json: bool) -> int:
+    return 0 if _print_status(settings, as_json) else 1
+
+
+def cmd_worker(settings: Settings, worker_id: int) -> int:
+    import faust
+
+    from pagestream.streams.app import create_app
+
+    app, _ctx = create_app(settings, worker_id)
+    faust.Worker(app, loglevel="INFO").execute_from_commandline()
+    return 0
+
+
+# --- submit -------------------------------------------------------------------------------------
+
+
+class ProgressView:
+    """Pages done / total per document on stderr, redrawn in place on a terminal."""
+
+    def __init__(self, names: dict[str, str]) -> None:
+        self.names = names
+        self.done = dict.fromkeys(names, 0)
+        self.total: dict[str, int | None] = dict.fromkeys(names)
+        self.state = dict.fromkeys(names, "queued")
+        self.tty = sys.stderr.isatty()
+        self._drawn = 0
+
+    def update(self, kind: str, record: dict[str, Any]) -> None:
+        doc_id = record["doc_id"]
+        before = (self.done[doc_id], self.total[doc_id], self.state[doc_id])
+        if kind == "completed":
+            self.state[doc_id] = record["status"].lower()
+            self.total[doc_id] = record["page_count"]
+            self.done[doc_id] = record["page_count"]
+        else:
+            self.total[doc_id] = record.get("page_count") or self.total[doc_id]
+            if record["stage"] == "ASSEMBLE" and record.get("pages_done") is not None:
+                self.done[doc_id] = max(self.done[doc_id], record["pages_done"])
+            if record["status"] == "FAILED":
+                self.state[doc_id] = "failed"
+            elif self.state[doc_id] == "queued":
+                self.state[doc_id] = "running"
+        if (self.done[doc_id], self.total[doc_id], self.state[doc_id]) != before:
+            self.draw(doc_id)
+
+    def line(self, doc_id: str) -> str:
+        total, done = self.total[doc_id], self.done[doc_id]
+        width = 24
+        filled = int(width * done / total) if total else 0
+        bar = "#" * filled + "-" * (width - filled)
+        pages = f"{done}/{total if total is not None else '?'} pages"
+        return f"{self.names[doc_id][:32]:<32} [{bar}] {pages}  {self.state[doc_id]}"
+
+    def draw(self, doc_id: str) -> None:
+        if not self.tty:
+            print(self.line(doc_id), file=sys.stderr, flush=True)
+            return
+        if self._drawn:
+            sys.stderr.write(f"\x1b[{self._drawn}F")
+        for key in self.names:
+            sys.stderr.write("\x1b[2K" + self.line(key) + "\n")
+        self._drawn = len(self.names)
+        sys.stderr.flush()
+
+
+def cmd_submit(settings: Settings, paths: Sequence[str], tenant: str, wait: bool, as_json: bool, timeout: float) -> int:
+    from pagestream.connectors.client import Client
+
+    with Client(settings) as client:
+        watch = client.watch() if wait else None
+        names: dict[str, str] = {}
+        for path in paths:
+            doc_id = client.submit(path, tenant=tenant)
+            names[doc_id] = Path(path).name
+            if as_json and not wait:
+                print(json.dumps({"doc_id": doc_id, "filename": Path(path).name, "tenant": tenant}))
+            elif not as_json:
+                print(f"submitted {path} as {doc_id}")
+        if watch is None:
+            return 0
+        view = ProgressView(names)
+        failed = 0
+        try:
+            for event in watch.until_completed(set(names), timeout=timeout):
+                view.update(event.kind, event.record)
+                if event.kind == "completed":
+                    failed += event.record["status"] == "FAILED"
+                    print(to_json(event.record), flush=True)
+        except TimeoutError as exc:
+            print(f"pagestream: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            watch.close()
+    return 3 if failed else 0
+
+
+def cmd_demo(settings: Settings, workers: int, timeout: float) -> int:
+    from pagestream.connectors.client import Client
+
+    samples = sorted(SAMPLES_DIR.glob("*.pdf"))
+    if not samples:
+        raise PagestreamError(f"no sample documents in {SAMPLES_DIR}")
+    cmd_up(settings, workers)
+    print(f"\nsubmitting {len(samples)} sample documents through Kafka …", file=sys.stderr)
+    results: list[dict[str, Any]] = []
+    started = time.perf_counter()
+    with Client(settings) as client:
+        watch = client.watch()
+        names = {client.submit(path, tenant="demo"): path.name for path in samples}
+        view = ProgressView(names)
+        for event in watch.until_completed(set(names), timeout=timeout):
+            view.update(event.kind, event.record)
+            if event.kind == "completed":
+                results.append(event.record)
+        watch.close()
+    elapsed = time.perf_counter() - started
+    pages = sum(r["page_count"] for r in results)
+    print(f"\n{len(results)} documents, {pages} pages in {elapsed:.1f} s ({pages / elapsed:.2f} pages/s)\n")
+    for r in sorted(results, key=lambda r: r["filename"] or ""):
+        words = sum(p["word_count"] for p in r["pages"])
+        print(f"{r['filename']}: {r['status']}, {r['page_count']} pages, {words} words, result {r['result_uri']}")
+        for p in r["pages"]:
+            first = next((ln for ln in (p["text"] or "").splitlines() if ln.strip()), "")
+            print(
+                f"  page {p['page_no']}: {p['word_count']} words, confidence {p['mean_confidence']:.2f}  {first[:70]!r}"
+            )
+    print("\nsubmit your own: pagestream submit FILE.pdf --wait    stop everything: pagestream down")
+    return 0 if all(r["status"] == "OK" for r in results) else 3
+
+
+# --- entry point --------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pagestream", description="Real-time document pipeline on Apache Kafka.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start local Kafka, schema registry, object store and workers")
+    up.add_argument("--workers", type=int, default=None, help="Faust worker processes (default PAGESTREAM_WORKERS)")
+    sub.add_parser("down", help="stop everything 'up' started")
+    status = sub.add_parser("status", help="what runs where")
+    status.add_argument("--json", action="store_true")
+    submit = sub.add_parser("submit", help="upload documents and publish DocumentSubmitted")
+    submit.add_argument("paths", nargs="+", metavar="PATH")
+    submit.add_argument("--tenant", default="default")
+    submit.add_argument("--wait", action="store_true", help="follow progress, then print each result as JSON")
+    submit.add_argument("--json", action="store_true", help="print only JSON lines on stdout")
+    submit.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for results")
+    demo = sub.add_parser("demo", help="up, submit the bundled samples, print a summary")
+    demo.add_argument("--workers", type=int, default=None)
+    demo.add_argument("--timeout", type=float, default=1800.0)
+    worker = sub.add_parser("worker", help="run one Faust worker in the foreground")
+    worker.add_argument("--id", type=int, default=0, help="worker number (own data dir)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    workers = getattr(args, "workers", None) or settings.workers
+    try:
+        if args.command == "up":
+            return cmd_up(settings, workers)
+        if args.command == "down":
+            return cmd_down(settings)
+        if args.command == "status":
+            return cmd_status(settings, args.json)
+        if args.command == "submit":
+            return cmd_submit(settings, args.paths, args.tenant, args.wait, args.json, args.timeout)
+        if args.command == "demo":
+            return cmd_demo(settings, workers, args.timeout)
+        return cmd_worker(settings, args.id)
+    except PagestreamError as exc:
+        print(f"pagestream: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""One typed settings object for every process of pagestream.
+
+Values come from ``PAGESTREAM_*`` environment variables; the defaults describe the embedded local
+setup that ``pagestream up`` starts (Kafka, schema registry and object store on 127.0.0.1), so a
+new user needs to set nothing. Settings are immutable: a component receives the object it needs
+instead of reading globals.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_TESSDATA_CANDIDATES = (
+    "/usr/share/tesseract-ocr/5/tessdata",
+    "/usr/share/tesseract-ocr/4.00/tessdata",
+    "/usr/share/tessdata",
+    "/usr/local/share/tessdata",
+)
+
+
+class Settings(BaseSettings):
+    """Configuration of pagestream (environment variables ``PAGESTREAM_<FIELD>``)."""
+
+    model_config = SettingsConfigDict(env_prefix="PAGESTREAM_", frozen=True, extra="ignore")
+
+    # Where local services keep data, logs and pid files (git-ignored in a checkout).
+    state_dir: Path = Field(default_factory=lambda: Path.cwd() / ".pagestream")
+    # The repository's ops/ folder (scripts for local Kafka); found beside the sources by default.
+    ops_dir: Path = Field(default_factory=lambda: Path(__file__).resolve().parents[1] / "ops")
+
+    app_id: str = "pagestream"
+    kafka_host: str = "127.0.0.1"
+    kafka_port: int = 9092
+    kafka_controller_port: int = 9093
+    kafka_bootstrap: str | None = None  # an external cluster; default is the local broker
+    topic_partitions: int = 4
+    topic_replication: int = 1
+
+    registry_host: str = "127.0.0.1"
+    registry_port: int = 8081
+    registry_url_override: str | None = Field(default=None, alias="PAGESTREAM_REGISTRY_URL")
+    registry_topic: str = "_schemas"
+
+    s3_host: str = "127.0.0.1"
+    s3_port: int = 9000
+    s3_endpoint_override: str | None = Field(default=None, alias="PAGESTREAM_S3_ENDPOINT")
+    s3_access_key: str = "pagestream"
+    s3_secret_key: str = "pagestream-local"  # local embedded store only; set a real one in prod
+    s3_bucket: str = "pagestream"
+    s3_region: str = "us-east-1"
+
+    workers: int = 1
+    pool_processes: int = Field(default_factory=lambda: os.cpu_count() or 1)
+    ocr_concurrency: int = 0  # pages in flight per worker; 0 = 2 x pool_processes
+
+    render_dpi: int = 200
+    max_upload_bytes: int = 100 * 1024 * 1024
+    max_pages: int = 500
+    max_image_pixels: int = 80_000_000  # per page, after rendering; larger is a bomb
+    max_page_inches: float = 200.0  # a page side longer than this is absurd
+
+    ocr_engine: str = "tesseract"
+    ocr_languages: str = "eng+deu+fra+nld"
+    tessdata_dir: Path | None = None
+
+    max_event_bytes: int = 900_000  # keep Kafka messages under the 1 MB default
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return self.kafka_bootstrap or f"{self.kafka_host}:{self.kafka_port}"
+
+    @property
+    def registry_url(self) -> str:
+        return self.registry_url_override or f"http://{self.registry_host}:{self.registry_port}/apis/ccompat/v7"
+
+    @property
+    def s3_endpoint(self) -> str:
+        return self.s3_endpoint_override or f"http://{self.s3_host}:{self.s3_port}"
+
+    @property
+    def in_flight_pages(self) -> int:
+        return self.ocr_concurrency or 2 * self.pool_processes
+
+    @cached_property
+    def tessdata(self) -> Path | None:
+        """Tesseract's language data: the setting, then TESSDATA_PREFIX, then Debian's path."""
+        if self.tessdata_dir:
+            return self.tessdata_dir
+        env = os.environ.get("TESSDATA_PREFIX")
+        if env:
+            return Path(env)
+        return next((Path(p) for p in _TESSDATA_CANDIDATES if Path(p).is_dir()), None)
+
+    @property
+    def run_dir(self) -> Path:
+        return self.state_dir / "run"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment (a fresh object each call: no global state)."""
+    return Settings()

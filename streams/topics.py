@@ -1,0 +1,72 @@
+"""Every topic of the pipeline: name, record schema, key and partitions. Nowhere else.
+
+Page-level stateless work is keyed ``doc_id/page_no`` so one document's pages spread over all
+partitions; everything stateful is keyed ``doc_id`` so a document's state lives in one partition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class KeyBy(Enum):
+    DOC = "doc_id"
+    PAGE = "doc_id/page_no"
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    record: str  # Avro record name, file schemas/avro/<record>.avsc
+    key_by: KeyBy
+    compacted: bool = False
+
+    @property
+    def subject(self) -> str:
+        """Schema registry subject (Confluent TopicNameStrategy)."""
+        return f"{self.name}-value"
+
+
+DOCS_SUBMITTED = TopicSpec("docs.submitted", "DocumentSubmitted", KeyBy.DOC)
+PAGES_RAW = TopicSpec("pages.raw", "PageRendered", KeyBy.PAGE)
+PAGES_OCR = TopicSpec("pages.ocr", "PageOcr", KeyBy.PAGE)
+PAGES_LAYOUT = TopicSpec("pages.layout", "PageLayout", KeyBy.DOC)
+DOCS_PROGRESS = TopicSpec("docs.progress", "DocumentProgress", KeyBy.DOC)
+DOCS_COMPLETED = TopicSpec("docs.completed", "DocumentCompleted", KeyBy.DOC)
+PAGES_DLQ = TopicSpec("pages.dlq", "ErrorEvent", KeyBy.DOC)
+
+ALL_TOPICS: tuple[TopicSpec, ...] = (
+    DOCS_SUBMITTED,
+    PAGES_RAW,
+    PAGES_OCR,
+    PAGES_LAYOUT,
+    DOCS_PROGRESS,
+    DOCS_COMPLETED,
+    PAGES_DLQ,
+)
+
+ASSEMBLY_TABLE = "assembly"
+SCHEMA_VERSION = "1"  # version of the event schemas in schemas/avro, written into every result
+
+
+def changelog_topic(app_id: str, table: str) -> str:
+    """Faust's changelog topic name for a table."""
+    return f"{app_id}-{table}-changelog"
+
+
+def doc_key(doc_id: str) -> bytes:
+    return doc_id.encode()
+
+
+def page_key(doc_id: str, page_no: int) -> bytes:
+    return f"{doc_id}/{page_no}".encode()
+
+
+def key_for(spec: TopicSpec, doc_id: str, page_no: int | None = None) -> bytes:
+    """The Kafka key of an event on ``spec`` (page topics need ``page_no``)."""
+    if spec.key_by is KeyBy.PAGE:
+        if page_no is None:
+            raise ValueError(f"{spec.name} is keyed by page: page_no is required")
+        return page_key(doc_id, page_no)
+    return doc_key(doc_id)
