@@ -130,7 +130,12 @@ def _pdf_page_count(path: Path) -> int:
 def _open_image(path: Path, kind: str, limits: Limits) -> Image.Image:
     try:
         image = Image.open(path)
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:
+        raise InvalidDocument(
+            f"the {kind} page is over the pixel limit (a decompression bomb or an absurd size): {exc}",
+            code="image_too_large",
+        ) from exc
+    except (UnidentifiedImageError, OSError) as exc:
         raise InvalidDocument(f"the {kind} image is corrupt or cannot be read ({exc})", code="corrupt_image") from exc
     _check_pixels(image.width, image.height, limits, kind)
     return image
