@@ -21,11 +21,13 @@ from pagestream.streams.settings import Settings
 
 def create_app(settings: Settings, worker_id: int = 0) -> tuple[faust.App, StageContext]:
     """A Faust app with the ingest, OCR, layout and assembly agents, and their shared context."""
+    datadir = settings.state_dir / "faust" / f"worker-{worker_id}"
+    datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.app_id,
         broker=f"kafka://{settings.bootstrap_servers}",
         store="rocksdb://",
-        datadir=str(settings.state_dir / "faust" / f"worker-{worker_id}"),
+        datadir=str(datadir),
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication,
         web_enabled=False,
@@ -46,9 +48,5 @@ def create_app(settings: Settings, worker_id: int = 0) -> tuple[faust.App, Stage
     )
     for stage in (ingest, ocr, layout, assemble):
         stage.register(app, ctx)
-
-    @app.on_shutdown.connect
-    async def _close(app: faust.App, **kwargs: object) -> None:
-        ctx.close()
 
     return app, ctx

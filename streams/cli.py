@@ -108,8 +108,11 @@ def cmd_worker(settings: Settings, worker_id: int) -> int:
 
     from pagestream.streams.app import create_app
 
-    app, _ctx = create_app(settings, worker_id)
-    faust.Worker(app, loglevel="INFO").execute_from_commandline()
+    app, ctx = create_app(settings, worker_id)
+    try:
+        faust.Worker(app, loglevel="INFO").execute_from_commandline()
+    finally:
+        ctx.close()
     return 0
 
 

@@ -34,3 +34,66 @@ def text_image(lines: list[str], size: tuple[int, int] = (1200, 400), fmt: str =
     out = io.BytesIO()
     image.save(out, format=fmt, dpi=(200, 200))
     return out.getvalue()
+
+
+# --- the real local stack (integration and end-to-end tests) -------------------------------------
+
+TEST_PORTS = {
+    "PAGESTREAM_KAFKA_PORT": "19092",
+    "PAGESTREAM_KAFKA_CONTROLLER_PORT": "19093",
+    "PAGESTREAM_REGISTRY_PORT": "18081",
+    "PAGESTREAM_S3_PORT": "19000",
+}
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory):
+    """Kafka, schema registry, MinIO and one worker on test ports, started once per session
+    by the same code as ``pagestream up`` and stopped at the end."""
+    from pagestream.streams.cli import cmd_down, cmd_up
+    from pagestream.streams.settings import Settings
+
+    state = tmp_path_factory.mktemp("pagestream-state")
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in {**TEST_PORTS, "PAGESTREAM_STATE_DIR": str(state)}.items():
+            mp.setenv(name, value)
+        settings = Settings()
+        try:
+            cmd_up(settings, workers=1, quiet=True)
+            yield settings
+        finally:
+            cmd_down(settings)
+
+
+def read_topic(settings, spec, match, timeout: float = 60.0, count: int = 1) -> list[dict]:
+    """Decoded records of ``spec`` (from the beginning) for which ``match(record)`` holds."""
+    import time
+    import uuid
+
+    from confluent_kafka import Consumer
+
+    from pagestream.streams.codec import Codecs, registry_client
+
+    codecs = Codecs(registry_client(settings.registry_url), [spec])
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.bootstrap_servers,
+            "group.id": uuid.uuid4().hex,
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe([spec.name])
+    found: list[dict] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and len(found) < count:
+            msg = consumer.poll(0.5)
+            if msg is None or msg.error():
+                continue
+            record = codecs.decode(spec, msg.value())
+            if match(record):
+                found.append(record | {"_partition": msg.partition(), "_key": msg.key()})
+    finally:
+        consumer.close()
+    return found

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Set up a fresh machine for pagestream: system packages, a virtualenv in .venv, the package.
+# Idempotent and quick when everything is there. Kafka, the schema registry and MinIO are
+# fetched/built later, on first `pagestream up`, into ~/.cache/pagestream.
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO_ROOT"
+
+APT_PACKAGES=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-nld
+              fonts-dejavu-core curl)
+PYTHON="${PYTHON:-python3.11}"
+
+log() { echo "bootstrap: $*" >&2; }
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  if [[ $EUID -eq 0 ]]; then SUDO=(); elif command -v sudo >/dev/null; then SUDO=(sudo); else
+    log "missing Debian packages: ${missing[*]} (install them as root)"; exit 1
+  fi
+  log "installing ${missing[*]}"
+  "${SUDO[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+for tool in java mvn go; do
+  command -v "$tool" >/dev/null || { log "$tool not found: pagestream up needs Java 17+, Maven and Go"; exit 1; }
+done
+
+if [[ ! -x .venv/bin/python ]]; then
+  command -v "$PYTHON" >/dev/null || PYTHON=python3
+  log "creating .venv with $("$PYTHON" --version)"
+  "$PYTHON" -m venv .venv
+fi
+stamp=".venv/.pagestream-installed"
+if [[ ! -f "$stamp" || pyproject.toml -nt "$stamp" ]]; then
+  log "installing pagestream and its pinned dependencies into .venv"
+  .venv/bin/pip install -q -e ".[test]"
+  touch "$stamp"
+fi
+log "ready: .venv/bin/pagestream"

@@ -1,0 +1,116 @@
+"""Documents in through the CLI, results out through real Kafka topics."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pytest
+
+from pagestream.agents.evaluation import ground_truth_text, word_recall
+from pagestream.connectors.services import service_env
+from pagestream.streams import topics
+from tests.conftest import evaldata_doc, read_topic, text_image
+
+pytestmark = pytest.mark.kafka
+
+
+def submit(settings, *paths: Path, timeout: int = 600) -> tuple[list[dict], subprocess.CompletedProcess]:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pagestream.streams.cli",
+            "submit",
+            *map(str, paths),
+            "--wait",
+            "--json",
+            "--timeout",
+            str(timeout),
+        ],
+        env=service_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=timeout + 60,
+    )
+    return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()], proc
+
+
+def test_multi_page_pdf_comes_back_complete_in_page_order(stack) -> None:
+    pdf, gt = evaldata_doc("syn-0007-bank_statement")
+    results, proc = submit(stack, pdf)
+    assert proc.returncode == 0, proc.stderr
+    assert len(results) == 1, proc.stdout
+    doc = results[0]
+    assert doc["status"] == "OK" and doc["filename"] == pdf.name
+    assert doc["page_count"] == len(gt["pages"]) == 3
+    assert [p["page_no"] for p in doc["pages"]] == [1, 2, 3]
+    for page, truth in zip(doc["pages"], gt["pages"], strict=True):
+        assert page["text_source"] == "OCR" and page["engine"].startswith("tesseract 5")
+        assert word_recall(page["text"], ground_truth_text(truth)) >= 0.8, page["page_no"]
+    assert doc["versions"]["ocr"].startswith("tesseract") and doc["result_uri"].endswith("/document.json")
+    assert "3/3 pages" in proc.stderr  # the progress bar reached the end
+    # Pages were keyed by page, so they spread over partitions of pages.raw.
+    raw = read_topic(stack, topics.PAGES_RAW, lambda r: r["doc_id"] == doc["doc_id"], count=3)
+    assert sorted(r["_key"] for r in raw) == [f"{doc['doc_id']}/{n}".encode() for n in (1, 2, 3)]
+    assert len({r["_partition"] for r in raw}) > 1
+    # Per-stage progress was published for every page.
+    progress = read_topic(stack, topics.DOCS_PROGRESS, lambda r: r["doc_id"] == doc["doc_id"], count=12)
+    assert {(r["stage"], r["page_no"]) for r in progress if r["status"] == "PAGE_DONE"} >= {
+        (stage, n) for stage in ("INGEST", "OCR", "LAYOUT") for n in (1, 2, 3)
+    }
+
+
+def _many_pages(path: Path, count: int) -> Path:
+    pdf = pdfium.PdfDocument.new()
+    for _ in range(count):
+        pdf.new_page(200, 200)
+    pdf.save(path)
+    return path
+
+
+def _png_bomb(path: Path) -> Path:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", 200_000, 200_000, 8, 0, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 999)) + chunk(b"IEND", b"")
+    )
+    return path
+
+
+def test_bad_inputs_fail_clearly_and_the_worker_keeps_running(stack, tmp_path: Path) -> None:
+    good = tmp_path / "good.png"
+    good.write_bytes(text_image(["The pipeline is still running", "after bad documents"]))
+    bad = {
+        "notes.pdf": ("unsupported_type", b"just some text, not a document\n"),
+        "corrupt.pdf": ("corrupt_pdf", b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R"),
+        "empty.pdf": ("empty_file", b""),
+    }
+    paths = []
+    for name, (_, data) in bad.items():
+        (tmp_path / name).write_bytes(data)
+        paths.append(tmp_path / name)
+    paths.append(_many_pages(tmp_path / "huge.pdf", 501))
+    paths.append(_png_bomb(tmp_path / "bomb.png"))
+    paths.append(good)
+    results, proc = submit(stack, *paths)
+    assert proc.returncode == 3, proc.stderr  # some documents failed
+    by_name = {r["filename"]: r for r in results}
+    expected = {**{n: c for n, (c, _) in bad.items()}, "huge.pdf": "too_many_pages", "bomb.png": "image_too_large"}
+    for name, code in expected.items():
+        result = by_name[name]
+        assert (result["status"], result["error_code"], result["page_count"]) == ("FAILED", code, 0), name
+        assert result["error_message"]
+        dlq = read_topic(stack, topics.PAGES_DLQ, lambda r, d=result["doc_id"]: r["doc_id"] == d)
+        assert dlq and dlq[0]["error_code"] == code and dlq[0]["stage"] == "INGEST"
+        assert dlq[0]["input_ref"].startswith("s3://")
+    assert by_name["good.png"]["status"] == "OK"
+    assert "still running" in by_name["good.png"]["pages"][0]["text"]
