@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up a fresh machine for pagestream: system packages, a virtualenv in .venv, the package.
-# Idempotent and quick when everything is there. Kafka, the schema registry and MinIO are
-# fetched/built later, on first `pagestream up`, into ~/.cache/pagestream.
+# Idempotent and quick when everything is there. Kafka and the schema registry (Maven Central) and
+# MinIO (built with go install) are fetched into ~/.cache/pagestream once.
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -41,4 +41,7 @@ if [[ ! -f "$stamp" || pyproject.toml -nt "$stamp" ]]; then
   .venv/bin/pip install -q -e ".[test]"
   touch "$stamp"
 fi
+ops/kafka/kafka.sh fetch
+ops/registry/registry.sh fetch
+ops/minio/minio.sh fetch
 log "ready: .venv/bin/pagestream"
