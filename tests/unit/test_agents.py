@@ -1,0 +1,147 @@
+"""The Faust agents in Faust's agent test context: real tables, codecs and cores, no Kafka.
+
+Only the two I/O edges are replaced: what the agents send to Kafka is recorded (after encoding
+it with the real codec, so every event must match its schema), and the object store is a dict.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import faust
+import pytest
+
+from pagestream.agents import assemble, layout
+from pagestream.agents.context import StageContext
+from pagestream.connectors.objectstore import ObjectStoreError, StoredObject, parse_uri
+from pagestream.streams import topics
+from pagestream.streams.codec import Codecs, register_all, registry_client
+from pagestream.streams.settings import Settings
+from pagestream.streams.topics import TopicSpec
+
+
+class DictStore:
+    bucket = "pagestream"
+
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+
+    def put(self, key: str, data: bytes, content_type: str = "") -> StoredObject:
+        self.objects[f"s3://{self.bucket}/{key}"] = data
+        return StoredObject(f"s3://{self.bucket}/{key}", "sha", len(data))
+
+    def get(self, uri: str) -> bytes:
+        parse_uri(uri)
+        if uri not in self.objects:
+            raise ObjectStoreError(f"cannot read {uri}: NoSuchKey", code="object_missing")
+        return self.objects[uri]
+
+
+class RecordingContext(StageContext):
+    """Records what the agents send, as decoded events, after a real encode."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sent: list[tuple[str, bytes, dict]] = []
+
+    async def emit(self, spec: TopicSpec, record: dict, doc_id: str, page_no: int | None = None) -> None:
+        raw = self.codecs.encode(spec, record)
+        self.sent.append((spec.name, topics.key_for(spec, doc_id, page_no), self.codecs.decode(spec, raw)))
+
+    def of(self, spec: TopicSpec) -> list[dict]:
+        return [record for name, _, record in self.sent if name == spec.name]
+
+
+@pytest.fixture
+def ctx(request: pytest.FixtureRequest) -> RecordingContext:
+    client = registry_client(f"mock://{request.node.name}")
+    register_all(client, topics.ALL_TOPICS)
+    app = faust.App(f"test-{request.node.name}"[:40], broker="kafka://127.0.0.1:1", store="memory://")
+    return RecordingContext(app, Settings(), Codecs(client, topics.ALL_TOPICS), DictStore(), ThreadPoolExecutor(1))
+
+
+def ocr_event(page_no: int, page_count: int = 3) -> dict:
+    words = [
+        {"text": w, "bbox": [100 + 80 * i, 100, 170 + 80 * i, 130], "confidence": 0.9}
+        for i, w in enumerate(["page", str(page_no), "text"])
+    ]
+    return {
+        "doc_id": "doc1",
+        "tenant": "acme",
+        "page_no": page_no,
+        "page_count": page_count,
+        "image_uri": f"s3://pagestream/acme/doc1/pages/{page_no:04d}.png",
+        "width": 1000,
+        "height": 1400,
+        "status": "OK",
+        "text_source": "OCR",
+        "engine": "tesseract",
+        "engine_version": "5.5.4",
+        "model": "eng",
+        "lines": [{"text": f"page {page_no} text", "bbox": [100, 100, 330, 130], "confidence": 0.9, "words": words}],
+        "mean_confidence": 0.9,
+        "duration_ms": 5,
+        "error_code": None,
+        "error_message": None,
+        "produced_at": 1,
+    }
+
+
+async def run(agent: faust.types.AgentT, ctx: RecordingContext, spec: TopicSpec, records: list[dict]) -> None:
+    async with agent.test_context() as test_agent:
+        for record in records:
+            await test_agent.put(ctx.codecs.encode(spec, record), key=b"k")
+        await asyncio.sleep(0.3)  # let the last awaited sends finish
+
+
+def test_layout_agent_rekeys_by_document_and_stores_the_page_result(ctx: RecordingContext) -> None:
+    asyncio.run(run(layout.register(ctx.app, ctx), ctx, topics.PAGES_OCR, [ocr_event(2)]))
+    ((_, key, record),) = [s for s in ctx.sent if s[0] == "pages.layout"]
+    assert key == b"doc1" and record["page_no"] == 2 and record["status"] == "OK"
+    assert record["text"] == "page 2 text" and record["word_count"] == 3
+    stored = json.loads(ctx.store.objects[record["result_uri"]])
+    assert stored["regions"][0]["text"] == "page 2 text" and stored["lines"][0]["words"][0]["text"] == "page"
+
+
+def test_assemble_agent_completes_once_in_page_order(ctx: RecordingContext) -> None:
+    asyncio.run(run(layout.register(ctx.app, ctx), ctx, topics.PAGES_OCR, [ocr_event(n) for n in (1, 2, 3)]))
+    layouts = ctx.of(topics.PAGES_LAYOUT)
+    ctx.store.put(
+        "acme/doc1/manifest.json",
+        json.dumps({"filename": "a.pdf", "submitted_at_ms": 5, "renderer": "pypdfium2"}).encode(),
+    )
+    ordered = {r["page_no"]: r for r in layouts}
+    arrivals = [ordered[3], ordered[1], ordered[3], ordered[2], ordered[1]]  # any order, duplicates
+    asyncio.run(run(assemble.register(ctx.app, ctx), ctx, topics.PAGES_LAYOUT, arrivals))
+    completed = ctx.of(topics.DOCS_COMPLETED)
+    assert len(completed) == 1
+    doc = completed[0]
+    assert doc["status"] == "OK" and doc["filename"] == "a.pdf"
+    assert [p["text"] for p in doc["pages"]] == ["page 1 text", "page 2 text", "page 3 text"]
+    assert json.loads(ctx.store.objects[doc["result_uri"]])["page_count"] == 3
+    done = [r["pages_done"] for r in ctx.of(topics.DOCS_PROGRESS) if r["stage"] == "ASSEMBLE"]
+    assert done == [1, 2, 3]
+
+
+def test_assembly_that_cannot_read_its_inputs_fails_loudly(ctx: RecordingContext) -> None:
+    asyncio.run(run(layout.register(ctx.app, ctx), ctx, topics.PAGES_OCR, [ocr_event(1, page_count=1)]))
+    asyncio.run(run(assemble.register(ctx.app, ctx), ctx, topics.PAGES_LAYOUT, ctx.of(topics.PAGES_LAYOUT)))
+    (doc,) = ctx.of(topics.DOCS_COMPLETED)
+    assert (doc["status"], doc["error_code"]) == ("FAILED", "assembly_failed")
+    (error,) = ctx.of(topics.PAGES_DLQ)
+    assert error["stage"] == "ASSEMBLE" and "manifest.json" in error["message"]
+
+
+def test_undecodable_message_goes_to_the_dead_letter_topic(ctx: RecordingContext) -> None:
+    async def go() -> None:
+        async with layout.register(ctx.app, ctx).test_context() as agent:
+            await agent.put(b"\x01garbage", key=b"k")
+            await asyncio.sleep(0.2)
+
+    asyncio.run(go())
+    (error,) = ctx.of(topics.PAGES_DLQ)
+    assert error["error_code"] == "bad_magic_byte" and error["raw_value"] == b"\x01garbage"
+    assert error["stage"] == "LAYOUT" and not ctx.of(topics.PAGES_LAYOUT)
