@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -38,11 +39,13 @@ def text_image(lines: list[str], size: tuple[int, int] = (1200, 400), fmt: str =
 
 # --- the real local stack (integration and end-to-end tests) -------------------------------------
 
+# Test ports; PAGESTREAM_TEST_PORT_OFFSET moves them all, so several checkouts can test at once.
+_OFFSET = int(os.environ.get("PAGESTREAM_TEST_PORT_OFFSET", "0"))
 TEST_PORTS = {
-    "PAGESTREAM_KAFKA_PORT": "19092",
-    "PAGESTREAM_KAFKA_CONTROLLER_PORT": "19093",
-    "PAGESTREAM_REGISTRY_PORT": "18081",
-    "PAGESTREAM_S3_PORT": "19000",
+    "PAGESTREAM_KAFKA_PORT": str(19092 + _OFFSET),
+    "PAGESTREAM_KAFKA_CONTROLLER_PORT": str(19093 + _OFFSET),
+    "PAGESTREAM_REGISTRY_PORT": str(18081 + _OFFSET),
+    "PAGESTREAM_S3_PORT": str(19000 + _OFFSET),
 }
 
 
