@@ -15,6 +15,7 @@ object store first; the event carries only the reference (claim check).
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,6 +31,9 @@ from pagestream.streams.codec import Codecs, registry_client
 from pagestream.streams.errors import PagestreamError
 from pagestream.streams.settings import Settings
 from pagestream.streams.topics import SCHEMA_VERSION, TopicSpec
+
+# librdkafka's own log lines (e.g. while a broker restarts) go to logging, not to stderr.
+_kafka_log = logging.getLogger("pagestream.kafka")
 
 
 class SubmitError(PagestreamError):
@@ -54,7 +58,8 @@ class Watch:
                 "bootstrap.servers": settings.bootstrap_servers,
                 "group.id": f"pagestream-watch-{uuid.uuid4().hex}",
                 "enable.auto.commit": False,
-            }
+            },
+            logger=_kafka_log,
         )
         self._specs = {
             topics.DOCS_PROGRESS.name: topics.DOCS_PROGRESS,
@@ -114,7 +119,8 @@ class Client:
                 "enable.idempotence": True,
                 "partitioner": "murmur2_random",
                 "linger.ms": 5,
-            }
+            },
+            logger=_kafka_log,
         )
 
     def __enter__(self) -> Client:

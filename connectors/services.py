@@ -114,10 +114,9 @@ class ProcessService:
         path = self.pid_file(settings)
         try:
             pid = int(path.read_text())
-            os.kill(pid, 0)
         except (OSError, ValueError):
             return None
-        return pid
+        return pid if _alive(pid) else None
 
     def running(self, settings: Settings) -> bool:
         return self.pid(settings) is not None

@@ -35,6 +35,8 @@ def create_app(settings: Settings, worker_id: int = 0) -> tuple[faust.App, Stage
         producer_max_request_size=settings.max_event_bytes + 100_000,
         consumer_auto_offset_reset="earliest",
         table_standby_replicas=0,
+        broker_session_timeout=settings.kafka_session_timeout_s,
+        broker_heartbeat_interval=max(1.0, settings.kafka_session_timeout_s / 4),
     )
     ctx = StageContext(
         app,

@@ -9,6 +9,7 @@ import argparse
 import base64
 import datetime as dt
 import json
+import logging
 import os
 import sys
 import time
@@ -233,6 +234,23 @@ def cmd_demo(settings: Settings, workers: int, timeout: float) -> int:
     return 0 if all(r["status"] == "OK" for r in results) else 3
 
 
+def cmd_chaos(settings: Settings, docs: int, kills: int, workers: int, restart_broker: bool, as_json: bool) -> int:
+    from pagestream.streams.chaos import run_chaos
+
+    cmd_up(settings, workers, quiet=as_json)
+    report = run_chaos(
+        settings,
+        sorted(SAMPLES_DIR.glob("*.pdf")),
+        docs=docs,
+        kills=kills,
+        workers=workers,
+        restart_broker=restart_broker,
+        say=lambda msg: print(msg, file=sys.stderr),
+    )
+    print(json.dumps(report.to_dict(), indent=None if as_json else 2))
+    return 0 if report.lost == 0 and report.duplicated == 0 and report.pages_missing == 0 else 4
+
+
 # --- entry point --------------------------------------------------------------------------------
 
 
@@ -253,6 +271,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="up, submit the bundled samples, print a summary")
     demo.add_argument("--workers", type=int, default=None)
     demo.add_argument("--timeout", type=float, default=1800.0)
+    chaos = sub.add_parser("chaos", help="kill workers and restart the broker while documents flow; report")
+    chaos.add_argument("--docs", type=int, default=20)
+    chaos.add_argument("--kills", type=int, default=5)
+    chaos.add_argument("--workers", type=int, default=2)
+    chaos.add_argument("--no-broker-restart", action="store_true")
+    chaos.add_argument("--json", action="store_true")
     worker = sub.add_parser("worker", help="run one Faust worker in the foreground")
     worker.add_argument("--id", type=int, default=0, help="worker number (own data dir)")
     return parser
@@ -260,6 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    # Kafka clients retry on their own; their connection chatter is not for the terminal.
+    logging.getLogger("pagestream.kafka").setLevel(logging.CRITICAL)
     args = build_parser().parse_args(argv)
     settings = Settings()
     workers = getattr(args, "workers", None) or settings.workers
@@ -274,6 +300,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_submit(settings, args.paths, args.tenant, args.wait, args.json, args.timeout)
         if args.command == "demo":
             return cmd_demo(settings, workers, args.timeout)
+        if args.command == "chaos":
+            return cmd_chaos(settings, args.docs, args.kills, args.workers, not args.no_broker_restart, args.json)
         return cmd_worker(settings, args.id)
     except PagestreamError as exc:
         print(f"pagestream: {exc}", file=sys.stderr)

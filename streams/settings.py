@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     kafka_port: int = 9092
     kafka_controller_port: int = 9093
     kafka_bootstrap: str | None = None  # an external cluster; default is the local broker
+    # A dead worker's partitions move to the others after this long without heartbeats.
+    kafka_session_timeout_s: float = 10.0
     topic_partitions: int = 4
     topic_replication: int = 1
 
