@@ -10,7 +10,7 @@ import pytest
 from pagestream.streams.chaos import run_chaos
 from tests.conftest import REPO
 
-pytestmark = pytest.mark.kafka
+pytestmark = [pytest.mark.kafka, pytest.mark.timeout(1200)]
 
 
 def test_nothing_lost_or_duplicated_under_kills_and_a_broker_restart(stack) -> None:
