@@ -37,13 +37,15 @@ class SourceInfo:
     topic: str | None = None
     partition: int | None = None
     offset: int | None = None
+    key: bytes | None = None
+    value: bytes | None = None
 
     @classmethod
     def of(cls, event: faust.types.EventT | None) -> SourceInfo:
         if event is None:
             return cls()
         msg = event.message
-        return cls(msg.topic, msg.partition, msg.offset)
+        return cls(msg.topic, msg.partition, msg.offset, msg.key, msg.value)
 
 
 class StageContext:
@@ -124,7 +126,6 @@ class StageContext:
         page_no: int | None = None,
         input_ref: str | None = None,
         source: SourceInfo | None = None,
-        raw_value: bytes | None = None,
         versions: dict[str, str] | None = None,
     ) -> None:
         source = source or SourceInfo()
@@ -141,7 +142,8 @@ class StageContext:
             "source_topic": source.topic,
             "source_partition": source.partition,
             "source_offset": source.offset,
-            "raw_value": raw_value,
+            "raw_value": source.value,
+            "source_key": source.key,
             "attempts": 1,
             "versions": versions or {},
             "at": now_ms(),
@@ -161,6 +163,6 @@ async def decoded_records(
         try:
             record = ctx.codecs.decode(spec, event.value)
         except DecodeError as exc:
-            await ctx.dead_letter(stage, exc, source=SourceInfo.of(event), raw_value=exc.raw)
+            await ctx.dead_letter(stage, exc, source=SourceInfo.of(event))
             continue
         yield event, record

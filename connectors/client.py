@@ -14,7 +14,6 @@ object store first; the event carries only the reference (claim check).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 import uuid
@@ -25,7 +24,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from pagestream.connectors.objectstore import ObjectStore, document_prefix, safe_part
+from pagestream.connectors.objectstore import ObjectStore, StoredObject, document_prefix
 from pagestream.streams import topics
 from pagestream.streams.codec import Codecs, registry_client
 from pagestream.streams.errors import PagestreamError
@@ -153,31 +152,41 @@ class Client:
                 raise SubmitError(f"cannot read {path}: {exc.strerror}") from exc
             name = filename or path.name
         doc_id = doc_id or uuid.uuid4().hex
-        key = f"{document_prefix(safe_part(tenant, 'tenant'), doc_id)}/source/original"
-        stored = self.store.put(key, data)
-        record = {
-            "doc_id": doc_id,
-            "tenant": tenant,
-            "filename": name,
-            "source_uri": stored.uri,
-            "sha256": hashlib.sha256(data).hexdigest(),
-            "size_bytes": len(data),
-            "content_type": None,
-            "submitted_at": int(time.time() * 1000),
-            "render_dpi": render_dpi,
-            "ocr_engine": ocr_engine,
-            "schema_version": SCHEMA_VERSION,
-        }
+        stored = self.upload(data, tenant=tenant, doc_id=doc_id)
+        self.publish(
+            {
+                "doc_id": doc_id,
+                "tenant": tenant,
+                "filename": name,
+                "source_uri": stored.uri,
+                "sha256": stored.sha256,
+                "size_bytes": stored.size,
+                "content_type": None,
+                "submitted_at": int(time.time() * 1000),
+                "render_dpi": render_dpi,
+                "ocr_engine": ocr_engine,
+                "schema_version": SCHEMA_VERSION,
+            }
+        )
+        return doc_id
+
+    def upload(self, data: bytes, *, tenant: str, doc_id: str) -> StoredObject:
+        """Store a document's bytes under its tenant's namespace (the claim check)."""
+        return self.store.put(f"{document_prefix(tenant, doc_id)}/source/original", data)
+
+    def publish(self, submission: dict[str, Any]) -> None:
+        """Publish a DocumentSubmitted and wait until Kafka has it (acks=all)."""
         errors: list[str] = []
         self._producer.produce(
             topics.DOCS_SUBMITTED.name,
-            key=topics.key_for(topics.DOCS_SUBMITTED, doc_id),
-            value=self.codecs.encode(topics.DOCS_SUBMITTED, record),
+            key=topics.key_for(topics.DOCS_SUBMITTED, submission["doc_id"]),
+            value=self.codecs.encode(topics.DOCS_SUBMITTED, submission),
             on_delivery=lambda err, _msg: errors.append(str(err)) if err else None,
         )
         if self._producer.flush(30) or errors:
-            raise SubmitError(f"Kafka did not accept the submission of {name}: {errors or 'timeout'}")
-        return doc_id
+            raise SubmitError(
+                f"Kafka did not accept the submission of {submission['filename']}: {errors or 'timeout'}"
+            )
 
     def close(self) -> None:
         self._producer.flush(10)

@@ -32,6 +32,7 @@ def create_app(settings: Settings, worker_id: int = 0) -> tuple[faust.App, Stage
         topic_replication_factor=settings.topic_replication,
         web_enabled=False,
         producer_acks=-1,
+        processing_guarantee=settings.processing_guarantee,
         producer_max_request_size=settings.max_event_bytes + 100_000,
         consumer_auto_offset_reset="earliest",
         table_standby_replicas=0,

@@ -234,6 +234,33 @@ def cmd_demo(settings: Settings, workers: int, timeout: float) -> int:
     return 0 if all(r["status"] == "OK" for r in results) else 3
 
 
+def cmd_dlq(
+    settings: Settings, action: str, doc_id: str | None, code: str | None, dlq_id: str | None, as_json: bool
+) -> int:
+    from pagestream.streams import dlq
+
+    records = list(dlq.dead_letters(settings, dlq.matcher(doc_id, code, dlq_id)))
+    if action == "replay":
+        sent, skipped = dlq.replay(settings, records)
+        for line in skipped:
+            print(f"skipped {line}", file=sys.stderr)
+        print(json.dumps({"replayed": sent, "skipped": len(skipped)}) if as_json else f"replayed {sent} messages")
+        return 0
+    if action == "show" or as_json:
+        for record in records:
+            print(to_json(record) if as_json else json.dumps(json.loads(to_json(record)), indent=2))
+        return 0 if records else 1
+    for r in records:
+        when = r["at"].strftime("%Y-%m-%d %H:%M:%S")
+        page = f"p{r['page_no']}" if r["page_no"] else "-"
+        print(
+            f"{r['dlq_id']:<8} {when} {r['stage']:<8} {r['error_code']:<20} {r['doc_id'] or '-':<34} {page:<5} "
+            f"{r['message'][:80]}"
+        )
+    print(f"{len(records)} dead letters", file=sys.stderr)
+    return 0
+
+
 def cmd_chaos(settings: Settings, docs: int, kills: int, workers: int, restart_broker: bool, as_json: bool) -> int:
     from pagestream.streams.chaos import run_chaos
 
@@ -271,6 +298,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="up, submit the bundled samples, print a summary")
     demo.add_argument("--workers", type=int, default=None)
     demo.add_argument("--timeout", type=float, default=1800.0)
+    dlq = sub.add_parser("dlq", help="list, show or replay dead letters (pages.dlq)")
+    dlq.add_argument("action", choices=["list", "show", "replay"])
+    dlq.add_argument("--doc", help="only this doc_id")
+    dlq.add_argument("--code", help="only this error_code")
+    dlq.add_argument("--id", dest="dlq_id", help="only this dead letter (partition:offset, as listed)")
+    dlq.add_argument("--json", action="store_true")
     chaos = sub.add_parser("chaos", help="kill workers and restart the broker while documents flow; report")
     chaos.add_argument("--docs", type=int, default=20)
     chaos.add_argument("--kills", type=int, default=5)
@@ -300,6 +333,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_submit(settings, args.paths, args.tenant, args.wait, args.json, args.timeout)
         if args.command == "demo":
             return cmd_demo(settings, workers, args.timeout)
+        if args.command == "dlq":
+            return cmd_dlq(settings, args.action, args.doc, args.code, args.dlq_id, args.json)
         if args.command == "chaos":
             return cmd_chaos(settings, args.docs, args.kills, args.workers, not args.no_broker_restart, args.json)
         return cmd_worker(settings, args.id)

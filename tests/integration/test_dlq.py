@@ -1,0 +1,44 @@
+"""Dead letters carry the failing message; once the cause is fixed, replay completes the document."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from pagestream.connectors.client import Client
+from pagestream.connectors.objectstore import document_prefix
+from pagestream.streams import dlq
+from pagestream.streams.topics import SCHEMA_VERSION
+from tests.conftest import text_image
+
+pytestmark = pytest.mark.kafka
+
+
+def wait_completed(watch, doc_id: str) -> dict:
+    return next(e.record for e in watch.until_completed({doc_id}, timeout=300) if e.kind == "completed")
+
+
+def test_replay_after_the_missing_upload_arrives(stack) -> None:
+    doc_id = uuid.uuid4().hex
+    with Client(stack) as client:
+        uri = f"s3://{stack.s3_bucket}/{document_prefix('acme', doc_id)}/source/original"
+        submission = {"doc_id": doc_id, "tenant": "acme", "filename": "late.png", "source_uri": uri,
+                      "sha256": "0" * 64, "size_bytes": 1, "content_type": None,
+                      "submitted_at": int(time.time() * 1000), "render_dpi": None, "ocr_engine": None,
+                      "schema_version": SCHEMA_VERSION}
+        watch = client.watch()
+        client.publish(submission)  # the object does not exist yet
+        failed = wait_completed(watch, doc_id)
+        assert (failed["status"], failed["error_code"]) == ("FAILED", "object_missing")
+
+        (letter,) = dlq.dead_letters(stack, dlq.matcher(doc_id=doc_id))
+        assert letter["stage"] == "INGEST" and letter["source_topic"] == "docs.submitted"
+        assert letter["source_key"] == doc_id.encode() and letter["raw_value"]
+
+        client.upload(text_image(["replayed after the fix"]), tenant="acme", doc_id=doc_id)
+        assert dlq.replay(stack, [letter]) == (1, [])
+        done = wait_completed(watch, doc_id)
+        watch.close()
+    assert done["status"] == "OK" and "replayed" in done["pages"][0]["text"]
