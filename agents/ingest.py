@@ -63,6 +63,12 @@ class RenderedPage:
     dpi: int
 
 
+def check_dpi(dpi: int, max_dpi: int) -> None:
+    """A submission's rendering resolution must be sane; absurd values are refused up front."""
+    if not 50 <= dpi <= max_dpi:
+        raise InvalidDocument(f"render_dpi {dpi} is outside the accepted range 50..{max_dpi}", code="bad_dpi")
+
+
 def sniff_kind(head: bytes) -> str | None:
     """The file type from its magic bytes, or None when it is none we accept."""
     if b"%PDF-" in head[:1024]:
@@ -253,6 +259,7 @@ async def ingest_document(ctx: StageContext, submission: dict, limits: Limits, s
     await ctx.progress(doc_id, tenant, "INGEST", "STARTED")
     path: Path | None = None
     try:
+        check_dpi(dpi, ctx.settings.max_render_dpi)
         prefix = document_prefix(tenant, doc_id)
         path = spool(await ctx.run_io(ctx.store.get, submission["source_uri"]))
         facts = await ctx.run_cpu(inspect_file, path, limits)

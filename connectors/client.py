@@ -15,6 +15,7 @@ object store first; the event carries only the reference (claim check).
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 from pagestream.connectors.objectstore import ObjectStore, StoredObject, document_prefix
 from pagestream.streams import topics
@@ -101,6 +102,11 @@ class Watch:
         self._consumer.close()
 
 
+def _printable_name(path: Path) -> str:
+    """A file name as valid UTF-8 (names that are not become readable with replacement marks)."""
+    return os.fsencode(path.name).decode("utf-8", errors="replace")
+
+
 class Client:
     """Submit documents to pagestream and watch their progress and results."""
 
@@ -150,7 +156,7 @@ class Client:
                 data = path.read_bytes()
             except OSError as exc:
                 raise SubmitError(f"cannot read {path}: {exc.strerror}") from exc
-            name = filename or path.name
+            name = filename or _printable_name(path)
         doc_id = doc_id or uuid.uuid4().hex
         stored = self.upload(data, tenant=tenant, doc_id=doc_id)
         self.publish(
@@ -177,12 +183,19 @@ class Client:
     def publish(self, submission: dict[str, Any]) -> None:
         """Publish a DocumentSubmitted and wait until Kafka has it (acks=all)."""
         errors: list[str] = []
-        self._producer.produce(
-            topics.DOCS_SUBMITTED.name,
-            key=topics.key_for(topics.DOCS_SUBMITTED, submission["doc_id"]),
-            value=self.codecs.encode(topics.DOCS_SUBMITTED, submission),
-            on_delivery=lambda err, _msg: errors.append(str(err)) if err else None,
-        )
+        value = self.codecs.encode(topics.DOCS_SUBMITTED, submission)
+        try:
+            self._producer.produce(
+                topics.DOCS_SUBMITTED.name,
+                key=topics.key_for(topics.DOCS_SUBMITTED, submission["doc_id"]),
+                value=value,
+                on_delivery=lambda err, _msg: errors.append(str(err)) if err else None,
+            )
+        except (KafkaException, BufferError) as exc:
+            raise SubmitError(
+                f"Kafka refused the submission event ({len(value)} bytes; messages up to about 1 MB are "
+                f"accepted: keep file names and fields short, the document itself goes to the object store): {exc}"
+            ) from exc
         if self._producer.flush(30) or errors:
             raise SubmitError(
                 f"Kafka did not accept the submission of {submission['filename']}: {errors or 'timeout'}"

@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     ocr_concurrency: int = 0  # pages in flight per worker; 0 = 2 x pool_processes
 
     render_dpi: int = 200
+    max_render_dpi: int = 600
     max_upload_bytes: int = 100 * 1024 * 1024
     max_pages: int = 500
     max_image_pixels: int = 80_000_000  # per page, after rendering; larger is a bomb
