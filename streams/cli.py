@@ -261,6 +261,18 @@ def cmd_dlq(
     return 0
 
 
+def cmd_soak(settings: Settings, pages: int, as_json: bool) -> int:
+    from pagestream.streams.soak import run_soak
+
+    cmd_up(settings, settings.workers, quiet=as_json)
+    page = (SAMPLES_DIR / "soak-page.png").read_bytes()
+    report = run_soak(settings, page, pages=pages).to_dict()
+    if not as_json:
+        report.pop("samples")
+    print(json.dumps(report, indent=None if as_json else 2))
+    return 0 if report["growth_pct"] <= 10 else 5
+
+
 def cmd_chaos(settings: Settings, docs: int, kills: int, workers: int, restart_broker: bool, as_json: bool) -> int:
     from pagestream.streams.chaos import run_chaos
 
@@ -304,6 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
     dlq.add_argument("--code", help="only this error_code")
     dlq.add_argument("--id", dest="dlq_id", help="only this dead letter (partition:offset, as listed)")
     dlq.add_argument("--json", action="store_true")
+    soak = sub.add_parser("soak", help="many small documents; workers' memory sampled; report growth")
+    soak.add_argument("--pages", type=int, default=2000)
+    soak.add_argument("--json", action="store_true")
     chaos = sub.add_parser("chaos", help="kill workers and restart the broker while documents flow; report")
     chaos.add_argument("--docs", type=int, default=20)
     chaos.add_argument("--kills", type=int, default=5)
@@ -335,6 +350,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_demo(settings, workers, args.timeout)
         if args.command == "dlq":
             return cmd_dlq(settings, args.action, args.doc, args.code, args.dlq_id, args.json)
+        if args.command == "soak":
+            return cmd_soak(settings, args.pages, args.json)
         if args.command == "chaos":
             return cmd_chaos(settings, args.docs, args.kills, args.workers, not args.no_broker_restart, args.json)
         return cmd_worker(settings, args.id)
