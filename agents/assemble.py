@@ -169,6 +169,9 @@ def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
                         now_ms(),
                     )
                     await ctx.emit(topics.DOCS_COMPLETED, {**failure, "page_count": state["page_count"]}, doc_id)
+                    await ctx.progress(
+                        doc_id, state["tenant"], "ASSEMBLE", "FAILED", page_count=state["page_count"], message=str(exc)
+                    )
                 state = tombstone(state)
             table[doc_id] = state
             if not state["completed"]:

@@ -53,6 +53,8 @@ def service_env(settings: Settings) -> dict[str, str]:
         "PAGESTREAM_S3_PORT": str(settings.s3_port),
         "PAGESTREAM_S3_ACCESS_KEY": settings.s3_access_key,
         "PAGESTREAM_S3_SECRET_KEY": settings.s3_secret_key,
+        "PAGESTREAM_BRIDGE_PORT": str(settings.bridge_port),
+        "PAGESTREAM_METRICS_PORT": str(settings.metrics_port),
         "OMP_THREAD_LIMIT": "1",
         "ORT_DISABLE_TELEMETRY": "1",
     }
@@ -218,6 +220,17 @@ def worker(settings: Settings, worker_id: int) -> ProcessService:
         f"worker-{worker_id}",
         [sys.executable, "-m", "pagestream.streams.cli", "worker", "--id", str(worker_id)],
         ready=lambda log: "Ready" in log.read_text(errors="replace"),
-        address=f"consumer group {settings.app_id}",
+        address=f"consumer group {settings.app_id}, metrics on :{settings.metrics_port + worker_id}",
         start_timeout=180.0,
+    )
+
+
+def bridge(settings: Settings) -> ProcessService:
+    """The HTTP bridge (uploads, SSE, dashboard, /metrics), ready once uvicorn has started it."""
+    return ProcessService(
+        "bridge",
+        [sys.executable, "-m", "pagestream.streams.cli", "bridge"],
+        ready=lambda log: "Application startup complete" in log.read_text(errors="replace"),
+        address=f"http://{settings.bridge_host}:{settings.bridge_port}",
+        start_timeout=120.0,
     )

@@ -41,9 +41,11 @@ def to_json(record: dict[str, Any]) -> str:
 def _services(settings: Settings, workers: int) -> list:
     from pagestream.connectors import services
 
-    return [services.kafka(settings), services.registry(settings), services.object_store(settings)] + [
-        services.worker(settings, i) for i in range(workers)
-    ]
+    return (
+        [services.kafka(settings), services.registry(settings), services.object_store(settings)]
+        + [services.worker(settings, i) for i in range(workers)]
+        + [services.bridge(settings)]
+    )
 
 
 def _known_workers(settings: Settings) -> int:
@@ -107,12 +109,21 @@ def cmd_worker(settings: Settings, worker_id: int) -> int:
     import faust
 
     from pagestream.streams.app import create_app
+    from pagestream.streams.metrics import serve_worker_metrics
 
     app, ctx = create_app(settings, worker_id)
+    serve_worker_metrics(settings, worker_id)
     try:
         faust.Worker(app, loglevel="INFO").execute_from_commandline()
     finally:
         ctx.close()
+    return 0
+
+
+def cmd_bridge(settings: Settings) -> int:
+    from pagestream.connectors.bridge.app import serve
+
+    serve(settings)
     return 0
 
 
@@ -255,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--timeout", type=float, default=1800.0)
     worker = sub.add_parser("worker", help="run one Faust worker in the foreground")
     worker.add_argument("--id", type=int, default=0, help="worker number (own data dir)")
+    sub.add_parser("bridge", help="run the HTTP bridge in the foreground (uploads, SSE, dashboard, metrics)")
     return parser
 
 
@@ -274,6 +286,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_submit(settings, args.paths, args.tenant, args.wait, args.json, args.timeout)
         if args.command == "demo":
             return cmd_demo(settings, workers, args.timeout)
+        if args.command == "bridge":
+            return cmd_bridge(settings)
         return cmd_worker(settings, args.id)
     except PagestreamError as exc:
         print(f"pagestream: {exc}", file=sys.stderr)

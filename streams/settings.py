@@ -70,6 +70,17 @@ class Settings(BaseSettings):
 
     max_event_bytes: int = 900_000  # keep Kafka messages under the 1 MB default
 
+    # HTTP bridge (connectors/bridge): uploads, SSE, dashboard, /metrics; workers' metrics ports.
+    bridge_host: str = "127.0.0.1"  # where the bridge and the workers' metrics listen
+    bridge_port: int = 8000
+    bridge_index_size: int = 10_000  # documents whose status the bridge keeps in memory
+    bridge_rebuild_events: int = 50_000  # per partition, read back at start to rebuild the index
+    sse_keepalive_seconds: float = 15.0
+    sse_buffer_events: int = 10_000  # per stream; a client further behind is cut off and resumes
+    upload_url_expiry_seconds: int = 3600
+    lag_interval_seconds: float = 5.0
+    metrics_port: int = 9400  # worker N serves Prometheus metrics on metrics_port + N
+
     @property
     def bootstrap_servers(self) -> str:
         return self.kafka_bootstrap or f"{self.kafka_host}:{self.kafka_port}"
