@@ -99,6 +99,7 @@ class StageContext:
         pages_done: int | None = None,
         message: str | None = None,
         duration_ms: int | None = None,
+        versions: dict[str, str] | None = None,
     ) -> None:
         record = {
             "doc_id": doc_id,
@@ -111,6 +112,7 @@ class StageContext:
             "message": message,
             "duration_ms": duration_ms,
             "at": now_ms(),
+            "versions": versions,
         }
         await self.emit(topics.DOCS_PROGRESS, record, doc_id)
 

@@ -7,6 +7,7 @@ namespace with ``..`` or absolute paths.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import re
@@ -93,6 +94,17 @@ class ObjectStore:
         finally:
             response.close()
             response.release_conn()
+
+    def keys(self, prefix: str) -> list[str]:
+        """Every key under ``prefix/``, in name order."""
+        try:
+            return sorted(o.object_name for o in self._client.list_objects(self.bucket, f"{prefix}/", recursive=True))
+        except S3Error as exc:
+            raise ObjectStoreError(f"cannot list s3://{self.bucket}/{prefix}/: {exc.code}") from exc
+
+    def presigned_url(self, key: str, expires: dt.timedelta) -> str:
+        """A URL that downloads ``key`` without credentials until it expires (at most 7 days)."""
+        return self._client.presigned_get_object(self.bucket, key, expires=expires)
 
     def healthy(self) -> bool:
         try:
