@@ -1,5 +1,5 @@
 """Local services behind ``pagestream up``/``down``/``status``: Kafka, schema registry, object
-store and Faust workers, each a background process with a pid file and a log in the state dir.
+store, Faust workers and the ClickHouse sink, each a background process with a pid file and a log in the state dir.
 
 Kafka, the registry and the object store are started by the repository's ``ops/`` scripts (Maven
 fetches Kafka's and Apicurio's jars; Go builds MinIO); the workers are processes started here. Every start is
@@ -51,6 +51,7 @@ def service_env(settings: Settings) -> dict[str, str]:
         "PAGESTREAM_KAFKA_CONTROLLER_PORT": str(settings.kafka_controller_port),
         "PAGESTREAM_REGISTRY_PORT": str(settings.registry_port),
         "PAGESTREAM_S3_PORT": str(settings.s3_port),
+        "PAGESTREAM_BRIDGE_PORT": str(settings.bridge_port),
         "PAGESTREAM_S3_ACCESS_KEY": settings.s3_access_key,
         "PAGESTREAM_S3_SECRET_KEY": settings.s3_secret_key,
         "OMP_THREAD_LIMIT": "1",
@@ -220,4 +221,15 @@ def worker(settings: Settings, worker_id: int) -> ProcessService:
         ready=lambda log: "Ready" in log.read_text(errors="replace"),
         address=f"consumer group {settings.app_id}",
         start_timeout=180.0,
+    )
+
+
+def sink_server(settings: Settings) -> ProcessService:
+    """The ClickHouse sink and the SQL endpoint, one process on the HTTP port (ready when it listens)."""
+    return ProcessService(
+        "sink",
+        [sys.executable, "-m", "pagestream.streams.cli", "serve-sink"],
+        ready=lambda _log: port_open(settings.bridge_host, settings.bridge_port),
+        address=f"{settings.bridge_url}/v1/sql",
+        start_timeout=60.0,
     )

@@ -23,7 +23,7 @@ from pagestream.streams.errors import PagestreamError
 
 READ_STATEMENTS = ("SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXPLAIN", "EXISTS")
 _COMMENTS = re.compile(r"(--[^\n]*|#[^\n]*|/\*.*?\*/)", re.DOTALL)
-_OUTFILE = re.compile(r"\bINTO\s+OUTFILE\b", re.IGNORECASE)
+_OUTFILE = re.compile(r"\bOUTFILE\b", re.IGNORECASE)  # anywhere, even split by comments
 
 
 class SqlError(PagestreamError):
@@ -54,13 +54,13 @@ def check_read_only(query: str) -> str:
     text = query.strip().rstrip(";").strip()
     bare = _COMMENTS.sub(" ", text).strip()
     if not bare:
-        raise SqlError("empty query: send one SELECT, WITH, SHOW, DESCRIBE, EXPLAIN or EXISTS statement")
+        raise SqlError(f"empty query: one statement of {', '.join(READ_STATEMENTS)} is accepted")
     first = re.split(r"[\s(]", bare, maxsplit=1)[0].upper()
     if first not in READ_STATEMENTS:
         raise SqlError(
             f"only read-only queries are accepted ({', '.join(READ_STATEMENTS)}), not {first}", code="sql_not_read_only"
         )
-    if _OUTFILE.search(bare) or _OUTFILE.search(text):
+    if _OUTFILE.search(text):
         raise SqlError("INTO OUTFILE is not accepted: results come back in the response", code="sql_not_read_only")
     return text
 
