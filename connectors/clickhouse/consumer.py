@@ -14,6 +14,7 @@ import threading
 import time
 from typing import Any
 
+from clickhouse_connect.driver.client import Client
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 from pagestream.connectors.clickhouse.client import writer_client
@@ -90,7 +91,7 @@ class SinkRunner:
         if prepared is None:
             self.state = "stopped"
             return
-        self._codecs, sink = prepared
+        self._codecs, sink, client = prepared
         self.sink = sink
         consumer = Consumer(
             {
@@ -114,18 +115,22 @@ class SinkRunner:
             self._flush_once(consumer, sink)
         finally:
             consumer.close()
+            client.close()
             self.state = "stopped"
 
-    def _prepare(self) -> tuple[Codecs, ClickHouseSink] | None:
+    def _prepare(self) -> tuple[Codecs, ClickHouseSink, Client] | None:
         """Connect to ClickHouse and migrate, and build the codecs; retried until they work."""
         backoff = Backoff(ceiling=self.settings.sink_retry_max_seconds)
         while not self._stop.is_set():
             self.state = "connecting"
+            client: Client | None = None
             try:
                 client = writer_client(self.settings)
                 migrate(client, self.settings.clickhouse_database)
                 codecs = Codecs(registry_client(self.settings.registry_url), SINK_TOPICS)
             except Exception as exc:  # ClickHouse or the registry not reachable yet
+                if client is not None:
+                    client.close()
                 self._last_error = f"{type(exc).__name__}: {exc}"
                 delay = backoff.next()
                 log.warning("ClickHouse sink cannot start (%s); retrying in %.1f s", self._last_error[:300], delay)
@@ -139,7 +144,7 @@ class SinkRunner:
                 batch_seconds=self.settings.sink_batch_seconds,
                 backoff=Backoff(ceiling=self.settings.sink_retry_max_seconds),
             )
-            return codecs, sink
+            return codecs, sink, client
         return None
 
     def _add(self, sink: ClickHouseSink, msg: Message) -> None:

@@ -55,7 +55,7 @@ def check_read_only(query: str) -> str:
     bare = _COMMENTS.sub(" ", text).strip()
     if not bare:
         raise SqlError(f"empty query: one statement of {', '.join(READ_STATEMENTS)} is accepted")
-    first = re.split(r"[\s(]", bare, maxsplit=1)[0].upper()
+    first = _first_word(bare)
     if first not in READ_STATEMENTS:
         raise SqlError(
             f"only read-only queries are accepted ({', '.join(READ_STATEMENTS)}), not {first}", code="sql_not_read_only"
@@ -63,6 +63,10 @@ def check_read_only(query: str) -> str:
     if _OUTFILE.search(text):
         raise SqlError("INTO OUTFILE is not accepted: results come back in the response", code="sql_not_read_only")
     return text
+
+
+def _first_word(text: str) -> str:
+    return re.split(r"[\s(]", text, maxsplit=1)[0].upper()
 
 
 def json_value(value: Any) -> Any:
@@ -99,11 +103,14 @@ def run_query(client: Client, query: str, max_rows: int) -> QueryResult:
     started = dt.datetime.now(dt.UTC)
     try:
         result = client.query(text)
+        rows = result.result_rows
+        columns = [{"name": n, "type": t.name} for n, t in zip(result.column_names, result.column_types, strict=True)]
+        if not columns and _first_word(_COMMENTS.sub(" ", text).strip()) in ("SELECT", "WITH"):
+            # chDB sends no header with an empty result: ask ClickHouse for the columns instead
+            columns = [{"name": r[0], "type": r[1]} for r in client.query(f"DESCRIBE ({text})").result_rows]
     except ClickHouseError as exc:
         raise SqlError(_clean_message(str(exc)), code="sql_failed") from exc
     elapsed = (dt.datetime.now(dt.UTC) - started).total_seconds() * 1000
-    rows = result.result_rows
-    columns = [{"name": n, "type": t.name} for n, t in zip(result.column_names, result.column_types, strict=True)]
     return QueryResult(
         columns=columns,
         rows=[[json_value(v) for v in row] for row in rows[:max_rows]],

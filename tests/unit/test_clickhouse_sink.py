@@ -4,6 +4,8 @@ rows, batching by size and time, idempotent tables, and retries while a table is
 from __future__ import annotations
 
 import datetime as dt
+import socket
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest
 from clickhouse_connect.driver.client import Client
 
 from pagestream.connectors.clickhouse.client import writer_client
+from pagestream.connectors.clickhouse.consumer import SinkRunner
 from pagestream.connectors.clickhouse.rows import Origin, document_rows
 from pagestream.connectors.clickhouse.schema import MIGRATIONS, TABLES, applied_versions, migrate
 from pagestream.connectors.clickhouse.sink import Backoff, ClickHouseSink, SinkBackpressureError
@@ -193,3 +196,22 @@ def test_undecodable_and_unfit_messages_become_error_rows(client: Client, db: st
     sink.flush()
     rows = client.query(f"SELECT stage, error_code, source_offset FROM {db}.errors FINAL ORDER BY stage").result_rows
     assert rows == [("INGEST", "corrupt_pdf", 17), ("SINK", "bad_magic_byte", 3), ("SINK", "sink_bad_record", 4)]
+
+
+def test_the_runner_keeps_trying_while_the_server_is_unreachable(tmp_path: Path) -> None:
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))  # a port nobody listens on
+    port = closed.getsockname()[1]
+    settings = Settings(state_dir=tmp_path, clickhouse_url=f"http://127.0.0.1:{port}", sink_retry_max_seconds=0.2)
+    runner = SinkRunner(settings)
+    runner.start()
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not runner.status()["last_error"]:
+            time.sleep(0.1)
+        status = runner.status()
+        assert status["state"] == "connecting" and "Connection refused" in status["last_error"], status
+    finally:
+        runner.stop()
+        closed.close()
+    assert runner.status()["state"] == "stopped"

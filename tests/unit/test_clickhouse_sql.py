@@ -85,6 +85,12 @@ def test_post_sql_returns_columns_and_json_rows(http: TestClient) -> None:
     assert body["row_count"] == 1 and body["truncated"] is False
 
 
+def test_an_empty_result_still_names_its_columns(http: TestClient) -> None:
+    body = http.post("/v1/sql", json={"query": "-- none\nSELECT doc_id, page_count FROM documents WHERE 0"}).json()
+    assert body["columns"] == [{"name": "doc_id", "type": "String"}, {"name": "page_count", "type": "Int32"}]
+    assert body["rows"] == []
+
+
 def test_sql_errors_are_problem_json_with_the_clickhouse_message(http: TestClient) -> None:
     cases = {
         "SELECT (1,": "Syntax error",
