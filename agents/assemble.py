@@ -18,6 +18,7 @@ import faust
 from pagestream.agents.context import SourceInfo, StageContext, decoded_records, now_ms
 from pagestream.agents.layout import LAYOUT_MODEL
 from pagestream.connectors.objectstore import document_prefix
+from pagestream.connectors.results import store_results
 from pagestream.streams import topics
 from pagestream.streams.topics import ASSEMBLY_TABLE, SCHEMA_VERSION
 
@@ -216,9 +217,7 @@ async def finish(ctx: StageContext, doc_id: str, state: State) -> None:
         "versions": versions,
         "pages": sorted(results, key=lambda r: r["page_no"]),
     }
-    stored = await ctx.run_io(
-        ctx.store.put, f"{prefix}/document.json", json.dumps(document).encode(), "application/json"
-    )
+    stored = await ctx.run_io(store_results, ctx.store, prefix, document)
     record = completed_record(
         doc_id,
         state,

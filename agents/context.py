@@ -102,6 +102,7 @@ class StageContext:
         pages_done: int | None = None,
         message: str | None = None,
         duration_ms: int | None = None,
+        versions: dict[str, str] | None = None,
     ) -> None:
         record = {
             "doc_id": doc_id,
@@ -114,6 +115,7 @@ class StageContext:
             "message": message,
             "duration_ms": duration_ms,
             "at": now_ms(),
+            "versions": versions,
         }
         await self.emit(topics.DOCS_PROGRESS, record, doc_id)
         metrics.record_progress(stage, status, page_no, duration_ms)

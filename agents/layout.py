@@ -144,6 +144,7 @@ async def layout_page(ctx: StageContext, page: dict) -> dict:
         page_no=page["page_no"],
         page_count=page["page_count"],
         duration_ms=int((time.perf_counter() - started) * 1000),
+        versions={"layout": LAYOUT_MODEL},
     )
     return layout_record(page, regions, stored.uri)
 

@@ -134,6 +134,17 @@ class ObjectStore:
         except S3Error as exc:
             raise ObjectStoreError(f"cannot remove s3://{self.bucket}/{key}: {exc.code}") from exc
 
+    def keys(self, prefix: str) -> list[str]:
+        """Every key under ``prefix/``, in name order."""
+        try:
+            return sorted(o.object_name for o in self._client.list_objects(self.bucket, f"{prefix}/", recursive=True))
+        except S3Error as exc:
+            raise ObjectStoreError(f"cannot list s3://{self.bucket}/{prefix}/: {exc.code}") from exc
+
+    def presigned_url(self, key: str, expires: dt.timedelta) -> str:
+        """A URL that downloads ``key`` without credentials until it expires (at most 7 days)."""
+        return self._client.presigned_get_object(self.bucket, key, expires=expires)
+
     def healthy(self) -> bool:
         try:
             self._client.bucket_exists(self.bucket)

@@ -1,5 +1,5 @@
 """Local services behind ``pagestream up``/``down``/``status``: Kafka, schema registry, object
-store and Faust workers, each a background process with a pid file and a log in the state dir.
+store, Faust workers and the ClickHouse sink, each a background process with a pid file and a log in the state dir.
 
 Kafka, the registry and the object store are started by the repository's ``ops/`` scripts (Maven
 fetches Kafka's and Apicurio's jars; Go builds MinIO); the workers are processes started here. Every start is

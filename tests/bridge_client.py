@@ -11,14 +11,10 @@ from typing import Any
 import httpx
 
 
-def bridge_url(settings) -> str:
-    return f"http://{settings.bridge_host}:{settings.bridge_port}"
-
-
 def upload(settings, path: Path, tenant: str = "default", **fields: str) -> dict:
     with path.open("rb") as fh:
         response = httpx.post(
-            f"{bridge_url(settings)}/v1/documents",
+            f"{settings.bridge_url}/v1/documents",
             files={"file": (path.name, fh, "application/pdf")},
             data={"tenant": tenant, **fields},
             timeout=60,
@@ -30,7 +26,7 @@ def upload(settings, path: Path, tenant: str = "default", **fields: str) -> dict
 def wait_for_result(settings, doc_id: str, timeout: float = 300) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        body = httpx.get(f"{bridge_url(settings)}/v1/documents/{doc_id}", timeout=10).json()
+        body = httpx.get(f"{settings.bridge_url}/v1/documents/{doc_id}", timeout=10).json()
         if body.get("result"):
             return body
         time.sleep(0.5)

@@ -37,6 +37,13 @@ def text_image(lines: list[str], size: tuple[int, int] = (1200, 400), fmt: str =
     return out.getvalue()
 
 
+@pytest.fixture(scope="session")
+def chdb_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A state dir whose embedded chDB (``<dir>/clickhouse``) every in-process test shares: chDB
+    lets a process use one data directory at a time, so tests keep apart by database name."""
+    return tmp_path_factory.mktemp("chdb-state")
+
+
 # --- the real local stack (integration and end-to-end tests) -------------------------------------
 
 # Test ports; PAGESTREAM_TEST_PORT_OFFSET moves them all, so several checkouts can test at once.

@@ -305,12 +305,16 @@ def create_app(
 
 
 def serve(settings: Settings) -> None:
-    """Run the bridge in the foreground (what ``pagestream up`` starts as a process)."""
+    """Run the bridge in the foreground (what ``pagestream up`` starts as a process), with the
+    ClickHouse sink and its SQL endpoint: chDB lets one process own its data, so they live here."""
     import uvicorn
 
+    from pagestream.connectors.clickhouse.http import ClickHouseService
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    clickhouse = ClickHouseService(settings)
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, clickhouse.routes, [clickhouse.lifespan]),
         host=settings.bridge_host,
         port=settings.bridge_port,
         log_level="info",

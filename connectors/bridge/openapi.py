@@ -208,6 +208,37 @@ SPEC: dict[str, Any] = {
                 "responses": {"200": _json(_ref("Lag"), "Last measurement")},
             }
         },
+        "/v1/sql": {
+            "post": {
+                "summary": "A read-only ClickHouse query (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN, EXISTS)",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["query"],
+                                "properties": {"query": {"type": "string"}},
+                            }
+                        }
+                    },
+                },
+                "responses": {"200": _json(_ref("SqlResult"), "Columns and rows"), "400": _PROBLEM, "503": _PROBLEM},
+            }
+        },
+        "/v1/sink": {
+            "get": {
+                "summary": "State of the ClickHouse sink in this process",
+                "responses": {"200": _json({"type": "object"}, "Sink status")},
+            }
+        },
+        "/v1/documents/{doc_id}/files": {
+            "get": {
+                "summary": "Presigned download URLs of a completed document's result files and page images",
+                "parameters": [_DOC_ID],
+                "responses": {"200": _json({"type": "object"}, "URLs"), "404": _PROBLEM, "503": _PROBLEM},
+            }
+        },
         "/healthz": {"get": {"summary": "The process serves", "responses": {"200": _json({"type": "object"}, "OK")}}},
         "/readyz": {
             "get": {
@@ -303,6 +334,22 @@ SPEC: dict[str, Any] = {
                         },
                     },
                 ]
+            },
+            "SqlResult": {
+                "type": "object",
+                "properties": {
+                    "columns": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {"name": {"type": "string"}, "type": {"type": "string"}},
+                        },
+                    },
+                    "rows": {"type": "array", "items": {"type": "array"}},
+                    "row_count": {"type": "integer"},
+                    "truncated": {"type": "boolean"},
+                    "elapsed_ms": {"type": "number"},
+                },
             },
             "Lag": {
                 "type": "object",

@@ -166,7 +166,7 @@ async def create_upload(request: Request) -> JSONResponse:
     if size is not None and size > bridge.settings.max_upload_bytes:
         raise _too_large(bridge.settings.max_upload_bytes, size)
     doc_id = uuid.uuid4().hex
-    expiry = bridge.settings.upload_url_expiry_seconds
+    expiry = bridge.settings.presign_expiry_seconds
     marker = {"doc_id": doc_id, "tenant": tenant, "filename": filename, "expires_at": time.time() + expiry}
     store = bridge.store
     await run_in_threadpool(store.put, _marker_key(doc_id), json.dumps(marker).encode(), "application/json")

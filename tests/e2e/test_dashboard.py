@@ -10,7 +10,7 @@ import shutil
 import httpx
 import pytest
 
-from tests.bridge_client import bridge_url, upload, wait_for_result
+from tests.bridge_client import upload, wait_for_result
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.kafka
@@ -59,7 +59,7 @@ def test_dashboard_shows_documents_as_they_flow(stack, browser) -> None:
         return browser.find_element(By.CSS_SELECTOR, css).text
 
     wait = WebDriverWait(browser, 300, poll_frequency=0.5)
-    browser.get(f"{bridge_url(stack)}/dashboard")
+    browser.get(f"{stack.bridge_url}/dashboard")
     wait.until(lambda b: b.find_element(By.ID, "connection").get_attribute("data-state") == "live")
 
     submitted = [upload(stack, REPO / "samples" / name, tenant="dashboard") for name in ("invoice.pdf", "letter.pdf")]
@@ -96,7 +96,7 @@ def test_dashboard_shows_documents_as_they_flow(stack, browser) -> None:
     )
     ARTIFACTS.mkdir(exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "dashboard.png"))
-    page = httpx.get(f"{bridge_url(stack)}/v1/documents/{invoice['doc_id']}/pages/1").json()
+    page = httpx.get(f"{stack.bridge_url}/v1/documents/{invoice['doc_id']}/pages/1").json()
     words = sum(len(line["words"]) for line in page["lines"])
     drawn = browser.execute_script("return document.querySelectorAll('#page-overlay rect.word').length")
     regions = browser.execute_script("return document.querySelectorAll('#page-overlay rect.region').length")

@@ -12,7 +12,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from pagestream.connectors.bridge.app import create_app
-from tests.bridge_client import bridge_url, read_sse, upload, wait_for_result
+from tests.bridge_client import read_sse, upload, wait_for_result
 from tests.conftest import REPO, text_image
 
 pytestmark = pytest.mark.kafka
@@ -42,12 +42,12 @@ def test_upload_status_and_result(stack, done) -> None:
     assert result["page_count"] == 2 and [p["page_no"] for p in result["pages"]] == [1, 2]
     assert "Oakridge Software" in result["pages"][0]["text"]
     assert done["stages"]["OCR"]["pages_done"] == 2 and done["stages"]["ASSEMBLE"]["status"] == "COMPLETED"
-    listed = httpx.get(f"{bridge_url(stack)}/v1/documents", params={"tenant": "bridge-test"}).json()["documents"]
+    listed = httpx.get(f"{stack.bridge_url}/v1/documents", params={"tenant": "bridge-test"}).json()["documents"]
     assert done["doc_id"] in [d["doc_id"] for d in listed]
 
 
 def test_document_stream_has_every_page_of_every_stage_then_the_result(stack, done) -> None:
-    status, events = read_sse(f"{bridge_url(stack)}/v1/documents/{done['doc_id']}/events")
+    status, events = read_sse(f"{stack.bridge_url}/v1/documents/{done['doc_id']}/events")
     assert status == 200
     progress = [e for e in events if e["event"] == "progress"]
     pages = {(e["data"]["stage"], e["data"]["page_no"]) for e in progress if e["data"]["status"] == "PAGE_DONE"}
@@ -60,7 +60,7 @@ def test_document_stream_has_every_page_of_every_stage_then_the_result(stack, do
 
 
 def test_document_stream_resumes_exactly_with_last_event_id(stack, done) -> None:
-    url = f"{bridge_url(stack)}/v1/documents/{done['doc_id']}/events"
+    url = f"{stack.bridge_url}/v1/documents/{done['doc_id']}/events"
     _, full = read_sse(url)
     for cut in (1, len(full) // 2, len(full) - 1):
         _, first = read_sse(url, stop=lambda events, cut=cut: len(events) >= cut)  # the client goes away
@@ -102,14 +102,14 @@ def _finished(events: list[dict]) -> bool:
 
 def test_tenant_stream_cut_and_resumed_gives_every_event_once(stack) -> None:
     tenant = f"t{uuid.uuid4().hex[:8]}"
-    url = f"{bridge_url(stack)}/v1/events?tenant={tenant}"
+    url = f"{stack.bridge_url}/v1/events?tenant={tenant}"
     with httpx.stream("GET", url, timeout=httpx.Timeout(300, connect=10)) as response:
         assert response.status_code == 200
         doc_id = upload(stack, INVOICE, tenant=tenant)["doc_id"]
         first = _first_events(response, 3)  # then the client goes away mid-document
     status, rest = read_sse(url, headers={"Last-Event-ID": first[-1]["id"]}, stop=_finished)
     assert status == 200
-    _, reference = read_sse(f"{bridge_url(stack)}/v1/documents/{doc_id}/events")
+    _, reference = read_sse(f"{stack.bridge_url}/v1/documents/{doc_id}/events")
     # The document stream ends with the result; the tenant stream also has the progress event
     # that follows it. Events of one topic come in Kafka order in both.
     got = [e for e in first + rest if not _assembled(e)]
@@ -121,7 +121,7 @@ def test_tenant_stream_cut_and_resumed_gives_every_event_once(stack) -> None:
 
 
 def test_bad_last_event_ids_are_refused(stack, done) -> None:
-    base = bridge_url(stack)
+    base = stack.bridge_url
     doc_url = f"{base}/v1/documents/{done['doc_id']}/events"
     for bad, says in (
         ("garbage", "topic:partition:offset"),
@@ -136,7 +136,7 @@ def test_bad_last_event_ids_are_refused(stack, done) -> None:
 
 
 def test_unknown_documents_and_pages_are_404(stack, done) -> None:
-    base = bridge_url(stack)
+    base = stack.bridge_url
     for path in ("/v1/documents/nope", "/v1/documents/nope/events", "/v1/documents/nope/pages/1/image"):
         assert_problem(httpx.get(base + path), 404, "unknown_document", "no document 'nope'")
     assert_problem(httpx.get(f"{base}/v1/documents/{done['doc_id']}/pages/7"), 404, "unknown_page", "no page 7")
@@ -145,7 +145,7 @@ def test_unknown_documents_and_pages_are_404(stack, done) -> None:
 
 
 def test_page_result_and_image_for_the_drill_down(stack, done) -> None:
-    base = f"{bridge_url(stack)}/v1/documents/{done['doc_id']}/pages/1"
+    base = f"{stack.bridge_url}/v1/documents/{done['doc_id']}/pages/1"
     page = httpx.get(base).json()
     words = [w for line in page["lines"] for w in line["words"]]
     assert page["page_no"] == 1 and len(words) > 20 and page["regions"]
@@ -156,7 +156,7 @@ def test_page_result_and_image_for_the_drill_down(stack, done) -> None:
 
 
 def test_malformed_uploads_get_clear_problems(stack) -> None:
-    url = f"{bridge_url(stack)}/v1/documents"
+    url = f"{stack.bridge_url}/v1/documents"
     assert_problem(httpx.post(url, content=b"%PDF-1.7"), 415, "not_multipart", "multipart/form-data")
     assert_problem(
         httpx.post(url, data={"tenant": "x"}, files={"other": ("a", b"b")}), 400, "malformed_upload", "'file'"
@@ -215,7 +215,7 @@ def test_upload_limits_and_presigned_flow_in_a_small_bridge(stack) -> None:
 
 
 def test_health_readiness_metrics_lag_and_openapi(stack, done) -> None:
-    base = bridge_url(stack)
+    base = stack.bridge_url
     assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
     ready = httpx.get(f"{base}/readyz").json()
     assert ready["status"] == "ready" and all(ready["checks"].values())
@@ -230,8 +230,10 @@ def test_health_readiness_metrics_lag_and_openapi(stack, done) -> None:
     spec = httpx.get(f"{base}/openapi.json").json()
     validate(spec)
     from pagestream.connectors.bridge.app import routes
+    from pagestream.connectors.clickhouse.http import ClickHouseService
 
-    served = {re.sub(r":int\}", "}", r.path) for r in routes() if getattr(r, "include_in_schema", True)}
+    every = [*routes(), *ClickHouseService(stack, run_sink=False).routes]
+    served = {re.sub(r":int\}", "}", r.path) for r in every if getattr(r, "include_in_schema", True)}
     assert served - {"/dashboard/static"} == set(spec["paths"])
 
 

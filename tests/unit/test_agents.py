@@ -122,6 +122,8 @@ def test_assemble_agent_completes_once_in_page_order(ctx: RecordingContext) -> N
     assert doc["status"] == "OK" and doc["filename"] == "a.pdf"
     assert [p["text"] for p in doc["pages"]] == ["page 1 text", "page 2 text", "page 3 text"]
     assert json.loads(ctx.store.objects[doc["result_uri"]])["page_count"] == 3
+    markdown = ctx.store.objects["s3://pagestream/acme/doc1/document.md"].decode()
+    assert markdown.startswith("# a.pdf") and markdown.index("## Page 1") < markdown.index("page 3 text")
     done = [r["pages_done"] for r in ctx.of(topics.DOCS_PROGRESS) if r["stage"] == "ASSEMBLE"]
     assert done == [1, 2, 3]
 
