@@ -47,8 +47,12 @@ const QUERIES = {
             GROUP BY stage`,
   types: `SELECT doc_type, count() AS documents FROM documents FINAL
           WHERE doc_type IS NOT NULL GROUP BY doc_type ORDER BY documents DESC`,
-  review: `SELECT doc_id, filename, validation_status FROM documents FINAL
-           WHERE validation_status = 'needs_review' ORDER BY completed_at DESC LIMIT 20`,
+  // Until validation reports needs-review results, the queue is the failed and partial documents
+  // (as in ops/sql/review_queue.sql).
+  review: `SELECT doc_id, argMax(filename, completed_at) AS file, argMax(status, completed_at) AS result,
+                  argMax(error_code, completed_at) AS code
+           FROM documents GROUP BY tenant, doc_id HAVING result != 'OK'
+           ORDER BY max(completed_at) DESC LIMIT 20`,
 };
 
 async function pollSql() {
@@ -77,10 +81,11 @@ async function pollSql() {
   }
   try {
     const review = await sql(QUERIES.review);
-    fillTable("#review", review.map((r) => [r.filename || r.doc_id, r.validation_status]));
+    fillTable("#review", review.map((r) => [r.file || r.doc_id, r.result, r.code || ""]));
+    $("#review-empty").textContent = "Nothing to review: no failed or partial documents.";
     $("#review-empty").hidden = review.length > 0;
   } catch (err) {
-    $("#review-empty").textContent = "No review queue yet: validation results are not in ClickHouse.";
+    $("#review-empty").textContent = `Review queue unavailable: ${err.message}`;
   }
 }
 
