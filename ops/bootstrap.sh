@@ -8,7 +8,8 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
 
 APT_PACKAGES=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-nld
-              fonts-dejavu-core curl)
+              fonts-dejavu-core curl
+              chromium chromium-driver)  # headless browser for the dashboard test (tests/e2e)
 PYTHON="${PYTHON:-python3.11}"
 
 log() { echo "bootstrap: $*" >&2; }
