@@ -71,7 +71,7 @@ def cmd_up(settings: Settings, workers: int, quiet: bool = False) -> int:
     for service in processes:
         say(f"starting {service.name} …")
         service.start(settings)
-    say(f"pagestream is up after {time.perf_counter() - started:.1f} s")
+    say(f"pagestream is up after {time.perf_counter() - started:.1f} s; dashboard: {settings.bridge_url}/dashboard")
     if not quiet:
         _print_status(settings, as_json=False)
     return 0
