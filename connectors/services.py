@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 from pagestream.streams.errors import ServiceError
 from pagestream.streams.settings import Settings
 
@@ -224,12 +226,21 @@ def worker(settings: Settings, worker_id: int) -> ProcessService:
     )
 
 
+def sink_ready(settings: Settings) -> bool:
+    """The sink has its database (migrated) and consumes: ``pagestream sql`` answers from now on."""
+    try:
+        status = httpx.get(f"{settings.bridge_url}/v1/sink", timeout=2).json()
+    except (httpx.HTTPError, ValueError):
+        return False
+    return status.get("state") in ("running", "retrying")
+
+
 def sink_server(settings: Settings) -> ProcessService:
-    """The ClickHouse sink and the SQL endpoint, one process on the HTTP port (ready when it listens)."""
+    """The ClickHouse sink and the SQL endpoint, one process on the HTTP port."""
     return ProcessService(
         "sink",
         [sys.executable, "-m", "pagestream.streams.cli", "serve-sink"],
-        ready=lambda _log: port_open(settings.bridge_host, settings.bridge_port),
+        ready=lambda _log: sink_ready(settings),
         address=f"{settings.bridge_url}/v1/sql",
         start_timeout=60.0,
     )
