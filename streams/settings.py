@@ -70,6 +70,8 @@ class Settings(BaseSettings):
 
     max_event_bytes: int = 900_000  # keep Kafka messages under the 1 MB default
 
+    validation_min_confidence: float = 0.5  # extracted fields below this need review
+
     @property
     def bootstrap_servers(self) -> str:
         return self.kafka_bootstrap or f"{self.kafka_host}:{self.kafka_port}"
