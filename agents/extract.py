@@ -214,9 +214,14 @@ def _conf(words: Iterable) -> float:
     return min(values) if values else 0.0
 
 
+_AMOUNT_TEXT = re.compile(
+    r"^[-+(\u2212]?\s?(?:[£$€]|CHF|EUR|GBP|USD)?\s?[-\u2212]?\d[\d.,' \u202f]*\)?\s?(?:€|CHF|EUR|GBP|USD)?-?$"
+)
+
+
 def is_amount(text: str) -> bool:
-    """An amount, not a percentage (``VAT 20%`` is a label, its value is the next segment)."""
-    return bool(find_amounts(text)) and any(c.isdigit() for c in text) and not text.strip().endswith("%")
+    """Only an amount (with a currency at most): not a percentage, an ID or a date."""
+    return bool(_AMOUNT_TEXT.match(text.strip()))
 
 
 def is_date_for(doc: DocPages) -> Callable[[str], bool]:

@@ -221,22 +221,50 @@ def extract_receipt(doc: DocPages) -> Extraction:
     return out
 
 
+_QTY_LINE = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*[xX\u00d7*@]\s*(.+)$")
+_RECEIPT_STOP = re.compile(r"(?i)^(total|summe|sum|montant|amount|subtotal|zwischensumme|sous-total)\b")
+
+
 def _receipt_items(doc: DocPages) -> list[dict[str, Field]]:
-    items = _line_items(doc)
-    if items:
-        return items
-    # Receipts often print items without a header: description then amount on one row.
-    for page, region in doc.tables():
-        for row in region["cells"]:
-            amount = cell_amount(row[-1]["text"])
-            desc = row[0]
-            if amount is None or not desc["text"] or re.match(r"(?i)total|summe|tva|vat|mwst", desc["text"]):
-                continue
-            items.append({
-                "description": _cell_field("description", desc, page.page_no, desc["text"], 0.7),
-                "amount": _cell_field("amount", row[-1], page.page_no, format_amount(amount), 0.7),
-            })  # fmt: skip
+    """Items are rows of a description and an amount before the total; a ``2 x 2,88`` row holds
+    the quantity and unit price of the description above it."""
+    items: list[dict[str, Field]] = []
+    for page in doc.pages:
+        pending = None
+        started = False
+        for row in page.rows:
+            text = row.segments[0].text
+            if _RECEIPT_STOP.match(fold(text)):
+                break
+            last = row.segments[-1]
+            amount = cell_amount(last.text) if len(row.segments) > 1 and is_amount(last.text) else None
+            qty = _QTY_LINE.match(text)
+            if qty and amount is not None and pending is not None:
+                price = cell_amount(qty.group(2))
+                item = {
+                    "description": pending,
+                    "amount": _seg_field("amount", last, page.page_no, format_amount(amount)),
+                    "quantity": _seg_field("quantity", row.segments[0], page.page_no, qty.group(1).replace(",", ".")),
+                }
+                if price is not None:
+                    item["unit_price"] = _seg_field("unit_price", row.segments[0], page.page_no, format_amount(price))
+                items.append(item)
+                pending = None
+            elif amount is not None and re.search(r"[^\W\d_]{2}", text) and started:
+                desc = _seg_field("description", row.segments[0], page.page_no, text)
+                items.append(
+                    {"description": desc, "amount": _seg_field("amount", last, page.page_no, format_amount(amount))}
+                )
+                pending = None
+            elif len(row.segments) == 1 and re.search(r"[^\W\d_]{2}", text) and started and not find_dates(text):
+                pending = _seg_field("description", row.segments[0], page.page_no, text)
+            if find_dates(row.text, doc.month_first):
+                started = True  # items follow the date line of the receipt head
     return items
+
+
+def _seg_field(name: str, seg, page: int, value: str) -> Field:
+    return Field(name, seg.text, value, _min_conf(seg.words) * 0.85, page, seg.bbox)
 
 
 PERIOD = ["Statement period", "Period", "Zeitraum", "Période", "Periode", "Auszugszeitraum"]

@@ -145,48 +145,40 @@ def _normal(value: str, doc: DocPages) -> str | None:
     return value.strip()
 
 
-SUBJECT = ["Subject", "Re", "Betreff", "Objet", "Betreft", "Concerne"]
 REFERENCE = [
-    "Reference",
-    "Our reference",
-    "Your reference",
-    "Ref.",
-    "Ref",
-    "Unser Zeichen",
-    "Référence",
-    "Notre référence",
-    "Aktenzeichen",
-]
+    "Our ref", "Our reference", "Your ref", "Your reference", "Reference", "Ref.", "Ref", "Unser Zeichen",
+    "Ihr Zeichen", "Aktenzeichen", "Notre réf.", "Notre référence", "Référence", "N/Réf.", "Kenmerk",
+]  # fmt: skip
+SUBJECT = ["Subject", "Re", "Betreff", "Objet", "Betreft", "Concerne"]
+_SALUTATION = re.compile(r"(?i)^(dear|sehr geehrte|liebe|madame|monsieur|bonjour|geachte|hello|to whom)")
 
 
 @extractor("letter")
 def extract_letter(doc: DocPages) -> Extraction:
+    """Sender (top-most line), date (first date near the top), reference (label), subject (a
+    labelled line, else the line just above the salutation)."""
     out = Extraction("letter")
     page = doc.pages[0] if doc.pages else None
-    if page and page.rows:
-        top = sorted(page.rows, key=lambda r: r.bbox[1])
-        seg = top[0].segments[0]
-        out.add(Field("sender", seg.text, seg.text, min(w.confidence for w in seg.words) * 0.7, page.page_no, seg.bbox))
-        for row in top[:25]:
-            dates = find_dates(row.text, doc.month_first)
+    if page is None or not page.rows:
+        return out
+    top = sorted(page.rows, key=lambda r: r.bbox[1])
+    seg = top[0].segments[0]
+    out.add(Field("sender", seg.text, seg.text, min(w.confidence for w in seg.words) * 0.7, page.page_no, seg.bbox))
+    for row in top[:25]:
+        for part in row.segments:
+            dates = find_dates(part.text, doc.month_first)
             if dates:
-                out.add(
-                    Field(
-                        "date",
-                        row.text,
-                        dates[0].isoformat(),
-                        min(w.confidence for w in row.words) * 0.8,
-                        page.page_no,
-                        row.bbox,
-                    )
-                )
+                conf = min(w.confidence for w in part.words) * 0.8
+                out.add(Field("date", part.text, dates[0].isoformat(), conf, page.page_no, part.bbox))
                 break
-        subject = first(find_labelled(doc, SUBJECT, below=False))
-        if subject is None:
-            titles = [r for _, r in doc.regions("title")] + [r for _, r in doc.regions("heading")]
-            if titles:
-                t = titles[0]
-                out.add(Field("subject", t["text"], t["text"].strip(), 0.6, page.page_no, tuple(t["bbox"])))
-        out.add(text_field("subject", subject))
-        out.add(text_field("reference", first(find_labelled(doc, REFERENCE, lambda t: bool(re.search(r"\d", t))))))
+        if "date" in out.fields:
+            break
+    out.add(text_field("reference", first(find_labelled(doc, REFERENCE, lambda t: bool(re.search(r"\d", t))))))
+    out.add(text_field("subject", first(find_labelled(doc, SUBJECT, below=False))))
+    salutation = next((i for i, r in enumerate(top) if _SALUTATION.match(r.text)), None)
+    if "subject" not in out.fields and salutation:
+        above = top[salutation - 1]
+        if not find_dates(above.text, doc.month_first) and len(above.words) <= 14:
+            conf = min(w.confidence for w in above.words) * 0.7
+            out.add(Field("subject", above.text, above.text.strip(), conf, page.page_no, above.bbox))
     return out

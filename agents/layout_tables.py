@@ -224,8 +224,8 @@ def key_values(runs: list[list[Row]]) -> list[PairsFound]:
         chains: list[list[tuple[Segment, Segment]]] = []
         for row in run:
             for key, value in _pairs_from_right(row):
-                if not _is_label(key):
-                    continue
+                if not _is_label(key) or value.text.rstrip().endswith(("*", ":")):
+                    continue  # a value ending like a label is the next label of a side-by-side form
                 for chain in chains:
                     last_key, last_value = chain[-1]
                     if (

@@ -88,7 +88,8 @@ _TEXT_DATE_MDY = re.compile(r"([^\W\d_]{3,10})\.?\s+(\d{1,2}),?\s+(\d{4})", re.U
 def parse_amount(text: str) -> Decimal | None:
     """The amount in ``text`` as a Decimal (sign kept), whatever the grouping and decimal marks."""
     raw = re.sub(f"[{_MINUS}]", "-", text.strip())
-    negative = raw.startswith("-") or raw.endswith("-") or (raw.startswith("(") and raw.endswith(")"))
+    first_digit = next((i for i, c in enumerate(raw) if c.isdigit()), len(raw))
+    negative = "-" in raw[:first_digit] or raw.endswith("-") or (raw.startswith("(") and raw.endswith(")"))
     digits = re.sub(r"[^\d.,']", "", raw.replace("\u202f", "").replace(" ", ""))
     if not digits or not any(c.isdigit() for c in digits):
         return None

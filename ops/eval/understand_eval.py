@@ -152,8 +152,9 @@ def main() -> None:
             k: {**v, "accuracy": round(v["correct"] / v["fields"], 3) if v["fields"] else None}
             for k, v in per_type.items()
         },
-        "synthetic_overall": round(sum(v["correct"] for v in per_type.values())
-                                   / max(1, sum(v["fields"] for v in per_type.values())), 3),  # fmt: skip
+        "synthetic_overall": round(
+            sum(v["correct"] for v in per_type.values()) / max(1, sum(v["fields"] for v in per_type.values())), 3
+        ),
         "validation_confusion": confusion,
         "rules": rule_hits,
         "invoice2data": {**real, "accuracy": round(real["correct"] / max(1, real["fields"]), 3)},

@@ -151,7 +151,13 @@ def test_validate_agent_extracts_and_judges_a_typed_document(ctx: RecordingConte
     _, gt = evaldata_doc("syn-0009-receipt")  # printed total is wrong
     page = gt["pages"][0]
     regions = [layout.region_record(r) for r in analyse_page(page["lines"], page["width"], page["height"])]
-    result = {"page_no": 1, "lines": page["lines"], "regions": regions, "width": page["width"], "height": page["height"]}
+    result = {
+        "page_no": 1,
+        "lines": page["lines"],
+        "regions": regions,
+        "width": page["width"],
+        "height": page["height"],
+    }
     stored = ctx.store.put("acme/r1/document.json", json.dumps({"pages": [result]}).encode())
     assembled = {
         "doc_id": "r1", "tenant": "acme", "filename": "r.pdf", "status": "OK", "page_count": 1,
@@ -168,7 +174,9 @@ def test_validate_agent_extracts_and_judges_a_typed_document(ctx: RecordingConte
     fields = {f["name"]: f for f in completed["fields"]}
     assert fields["total"]["normalized"] == gt["fields"]["total"]
     issue = next(i for i in completed["issues"] if i["rule"] == "receipt.items_sum_to_total")
-    assert issue["found"] == gt["fields"]["total"] and issue["expected"] == gt["rules"]["corruption"]["consistent_value"]
+    assert (
+        issue["found"] == gt["fields"]["total"] and issue["expected"] == gt["rules"]["corruption"]["consistent_value"]
+    )
 
 
 def test_assembly_that_cannot_read_its_inputs_fails_loudly(ctx: RecordingContext) -> None:
