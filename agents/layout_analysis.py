@@ -30,6 +30,7 @@ from pagestream.agents.layout_tables import (
     grid_tables,
     key_values,
     ruling_lines,
+    stacked_pairs,
 )
 
 GEOMETRY_VERSION = "geometry/2"
@@ -108,6 +109,10 @@ def analyse_page(
     pairs = key_values(rest)
     claimed = [t.bbox for t in tables] + [p.bbox for p in pairs]
     free = [w for w in free if not any(covered(w.bbox, b) > 0.5 for b in claimed)]
+    stacked = stacked_pairs(rows_of(free))
+    pairs += stacked
+    claimed = {(w.text, w.bbox) for p in stacked for k, v in p.pairs for w in (*k.words, *v.words)}
+    free = [w for w in free if (w.text, w.bbox) not in claimed]
     blocks = _text_blocks(lines, free, width, height)
     blocks = _apply_model(blocks, detections, kinds)
     regions = [_table_region(t) for t in tables] + [_pairs_region(p) for p in pairs]

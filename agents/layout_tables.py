@@ -13,8 +13,10 @@ left-aligned and values left- or right-aligned.
 from __future__ import annotations
 
 import itertools
+import itertools
 import re
 from dataclasses import dataclass
+from statistics import median
 
 import cv2
 import numpy as np
@@ -245,6 +247,47 @@ def key_values(runs: list[list[Row]]) -> list[PairsFound]:
             if len(chain) >= 2:
                 found.append(PairsFound(union([k.bbox for k, _ in chain] + [v.bbox for _, v in chain]), chain))
     return found
+
+
+def _seg_height(seg: Segment) -> float:
+    return median(w.bbox[3] - w.bbox[1] for w in seg.words)
+
+
+def _marked_label(seg: Segment, value: Segment) -> bool:
+    """A label printed above its value: smaller type, or a label's marks (``*``, ``:``, ``A / B``)."""
+    text = seg.text.rstrip()
+    return _is_label(seg) and (
+        _seg_height(seg) <= 0.85 * _seg_height(value) or text.endswith(("*", ":")) or " / " in text
+    )
+
+
+def stacked_pairs(rows: list[Row]) -> list[PairsFound]:
+    """Labels with their value on the row below, left-aligned (boxed form fields, ID cards);
+    pairs close together form one region."""
+    pairs: list[tuple[Segment, Segment]] = []
+    for upper, lower in itertools.pairwise(rows):
+        for seg in upper.segments:
+            height = _seg_height(seg)
+            if not 0 <= lower.bbox[1] - seg.bbox[3] <= 1.6 * height:
+                continue
+            below = [v for v in lower.segments if abs(v.bbox[0] - seg.bbox[0]) <= max(12, 0.9 * height)]
+            if below and _marked_label(seg, below[0]) and not below[0].text.rstrip().endswith(("*", ":")):
+                pairs.append((seg, below[0]))
+    groups: list[list[tuple[Segment, Segment]]] = []
+    for pair in sorted(pairs, key=lambda p: (p[0].bbox[1], p[0].bbox[0])):
+        box = union([pair[0].bbox, pair[1].bbox])
+        for group in groups:
+            gbox = union([b for k, v in group for b in (k.bbox, v.bbox)])
+            if box[1] - gbox[3] <= 3.5 * _seg_height(pair[0]) and box[1] >= gbox[1]:
+                group.append(pair)
+                break
+        else:
+            groups.append([pair])
+    return [
+        PairsFound(union([b for k, v in g for b in (k.bbox, v.bbox)]), g)
+        for g in groups
+        if len(g) >= 2 or g[0][0].text.rstrip().endswith(("*", ":"))
+    ]
 
 
 def _pairs_from_right(row: Row) -> list[tuple[Segment, Segment]]:

@@ -102,12 +102,23 @@ def ocr_event(page_no: int, page_count: int = 3) -> dict:
     }
 
 
+# What each input topic's agent emits once per input record: run() waits for those outputs.
+_OUTPUT = {"pages.ocr": "pages.layout", "docs.assembled": "docs.completed"}
+
+
 async def run(agent: faust.types.AgentT, ctx: RecordingContext, spec: TopicSpec, records: list[dict]) -> None:
+    """Feed records to an agent; wait (up to 60 s) until its outputs are sent, then settle."""
+    output = _OUTPUT.get(spec.name)
+    before = len([s for s in ctx.sent if s[0] == output])
+    expected = before + len({json.dumps(r, sort_keys=True, default=str) for r in records})
     async with agent.test_context() as test_agent:
         for record in records:
             await test_agent.put(ctx.codecs.encode(spec, record), key=b"k")
-        # Let the last awaited sends finish (layout and validation run in the executor).
-        await asyncio.sleep(0.3 if spec is not topics.PAGES_OCR else 1.5)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        while output and len([s for s in ctx.sent if s[0] == output]) < expected and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)  # let the last awaited sends finish
 
 
 def test_layout_agent_rekeys_by_document_and_stores_the_page_result(ctx: RecordingContext) -> None:
