@@ -13,7 +13,6 @@ left-aligned and values left- or right-aligned.
 from __future__ import annotations
 
 import itertools
-import itertools
 import re
 from dataclasses import dataclass
 from statistics import median
