@@ -70,6 +70,8 @@ class Settings(BaseSettings):
 
     max_event_bytes: int = 900_000  # keep Kafka messages under the 1 MB default
 
+    validation_min_confidence: float = 0.5  # extracted fields below this need review
+
     # HTTP process on 127.0.0.1 (SQL endpoint and ClickHouse sink; the bridge takes it over later).
     bridge_host: str = "127.0.0.1"
     bridge_port: int = 8000

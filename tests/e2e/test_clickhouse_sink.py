@@ -49,11 +49,11 @@ def in_list(doc_ids: list[str]) -> str:
     return ", ".join(f"'{d}'" for d in doc_ids)
 
 
-def counts(settings: Settings, doc_ids: list[str]) -> tuple[int, int, int, int]:
+def counts(settings: Settings, doc_ids: list[str]) -> tuple[int, ...]:
     ids = in_list(doc_ids)
     return tuple(
         scalar(settings, f"SELECT count() FROM {table} FINAL WHERE doc_id IN ({ids})")
-        for table in ("documents", "pages", "stage_events", "errors")
+        for table in ("documents", "pages", "stage_events", "errors", "validation_issues")
     )
 
 
@@ -85,9 +85,10 @@ def raw_messages(settings: Settings, doc_ids: list[str]) -> list[tuple[str, byte
     return found
 
 
-def expected_counts(settings: Settings, doc_ids: list[str]) -> tuple[int, int, int, int]:
+def expected_counts(settings: Settings, doc_ids: list[str]) -> tuple[int, ...]:
     """What ClickHouse must hold for ``doc_ids``, from the events in Kafka: one row per document,
-    per page, per distinct (document, stage, status, page) event and per dead-letter event."""
+    per page, per distinct (document, stage, status, page) event, per dead-letter event and per
+    validation issue."""
     codecs = Codecs(registry_client(settings.registry_url), SINK_TOPICS)
     spec = {s.name: s for s in SINK_TOPICS}
     events = [(topic, codecs.decode(spec[topic], value)) for topic, _, value in raw_messages(settings, doc_ids)]
@@ -96,7 +97,9 @@ def expected_counts(settings: Settings, doc_ids: list[str]) -> tuple[int, int, i
         (r["doc_id"], r["stage"], r["status"], r["page_no"] or 0) for t, r in events if t == topics.DOCS_PROGRESS.name
     }
     errors = {(r["doc_id"], r["stage"], r["error_code"], r["at"]) for t, r in events if t == topics.PAGES_DLQ.name}
-    return len(completed), sum(len(r["pages"]) for r in completed.values()), len(stage_keys), len(errors)
+    issues = {(d, i["rule"], i["message"]) for d, r in completed.items() for i in r.get("issues") or []}
+    pages = sum(len(r["pages"]) for r in completed.values())
+    return len(completed), pages, len(stage_keys), len(errors), len(issues)
 
 
 @pytest.fixture(scope="module")
@@ -192,17 +195,23 @@ def test_every_ops_sql_query_runs_on_the_pipeline_data(stack: Settings, landed: 
             for name, r in results.items()}  # fmt: skip
     assert set(rows) == {
         "throughput_per_minute", "p95_latency_per_stage", "document_latency", "document_types_per_tenant",
-        "review_queue", "errors_by_code", "model_version_comparison",
+        "review_queue", "errors_by_code", "model_version_comparison", "validation_failures_by_rule",
     }  # fmt: skip
     assert sum(r["pages"] for r in rows["throughput_per_minute"]) >= 5
     stages = {r["stage"]: r for r in rows["p95_latency_per_stage"]}
     assert {"INGEST", "OCR", "LAYOUT"} <= set(stages) and stages["OCR"]["p95_ms"] > 0
     assert any(r["tenant"] == "sinktest" and r["p95_s"] > 0 for r in rows["document_latency"])
-    assert {"tenant": "sinktest", "type": "unclassified", "documents": 4, "pages": 5} in rows[
-        "document_types_per_tenant"
-    ]
+    (types,) = [r for r in rows["document_types_per_tenant"] if r["tenant"] == "sinktest"]
+    assert (types["type"], types["documents"], types["pages"]) == ("unclassified", 4, 5)
+    # without a classifier, validation sends every assembled document to review
+    assert types["needs_review"] == 3
+    queue = {r["doc_id"]: r for r in rows["review_queue"]}
     failed_id = landed["by_name"]["empty.pdf"]["doc_id"]
-    assert [r["code"] for r in rows["review_queue"] if r["doc_id"] == failed_id] == ["empty_file"]
+    assert (queue[failed_id]["result"], queue[failed_id]["code"]) == ("FAILED", "empty_file")
+    letter = queue[landed["by_name"]["letter.pdf"]["doc_id"]]
+    assert (letter["verdict"], letter["rules"]) == ("NEEDS_REVIEW", "unknown_document_type")
+    unknown = [r for r in rows["validation_failures_by_rule"] if r["rule"] == "unknown_document_type"]
+    assert unknown and unknown[0]["documents"] >= 3 and unknown[0]["type"] == "unclassified"
     assert any(r["stage"] == "INGEST" and r["error_code"] == "empty_file" for r in rows["errors_by_code"])
     assert any(r["ocr"].startswith("tesseract 5") and r["pages"] >= 5 for r in rows["model_version_comparison"])
 
