@@ -222,7 +222,8 @@ def test_results_download_through_presigned_urls(stack: Settings, landed: dict) 
     assert answer["tenant"] == "sinktest" and set(answer["files"]) == {"document.json", "document.md"}
     assert [p["page_no"] for p in answer["pages"]] == [1, 2]
     markdown = httpx.get(answer["files"]["document.md"]).text
-    assert markdown.startswith("# letter.pdf") and markdown.index("## Page 1") < markdown.index("## Page 2")
+    assert markdown.startswith(f"<!-- pagestream document {doc_id}, tenant sinktest, 2 pages, status OK -->")
+    assert markdown.count("\n---\n") == 1 and "Customer Relations" in markdown.split("\n---\n")[1]
     assert httpx.get(answer["pages"][1]["url"]).content.startswith(b"\x89PNG")
     assert json.loads(httpx.get(answer["files"]["document.json"]).text)["page_count"] == 2
 
