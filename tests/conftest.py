@@ -105,7 +105,7 @@ def read_topic(settings, spec, match, timeout: float = 60.0, count: int = 1) -> 
                 continue
             record = codecs.decode(spec, msg.value())
             if match(record):
-                found.append(record | {"_partition": msg.partition(), "_key": msg.key()})
+                found.append(record | {"_partition": msg.partition(), "_offset": msg.offset(), "_key": msg.key()})
     finally:
         consumer.close()
     return found

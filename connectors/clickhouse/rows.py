@@ -1,8 +1,9 @@
 """Events in, table rows out: the pure core of the ClickHouse sink.
 
 One Kafka message becomes rows of one or more tables: a ``DocumentCompleted`` is a row of
-``documents`` plus one row per page, a ``DocumentProgress`` is a row of ``stage_events``, an
-``ErrorEvent`` (or a message the sink could not decode) is a row of ``errors``. Every row keeps
+``documents`` plus one row per page, per extracted field and per validation issue; a
+``DocumentProgress`` is a row of ``stage_events``; an ``ErrorEvent`` (or a message the sink
+could not decode) is a row of ``errors``. Every row keeps
 the Kafka coordinates it came from.
 """
 
@@ -20,12 +21,21 @@ Row = dict[str, Any]
 _KAFKA = ("kafka_topic", "kafka_partition", "kafka_offset")
 COLUMNS: dict[str, tuple[str, ...]] = {
     "documents": (
-        "doc_id", "tenant", "filename", "status", "page_count", "pages_ok", "word_count", "mean_confidence",
-        "text_inline", "result_uri", "error_code", "error_message", "versions", "submitted_at", "completed_at", *_KAFKA,
+        "doc_id", "tenant", "filename", "status", "validation_status", "doc_type", "doc_type_confidence", "page_count",
+        "pages_ok", "word_count", "mean_confidence", "text_inline", "result_uri", "error_code", "error_message",
+        "versions", "submitted_at", "completed_at", *_KAFKA,
     ),
     "pages": (
         "doc_id", "tenant", "page_no", "status", "word_count", "mean_confidence", "text_source", "engine", "text",
         "result_uri", "error_message", "completed_at", *_KAFKA,
+    ),
+    "fields": (
+        "doc_id", "tenant", "doc_type", "name", "value", "normalized", "confidence", "page_no", "bbox", "completed_at",
+        *_KAFKA,
+    ),
+    "validation_issues": (
+        "doc_id", "tenant", "doc_type", "validation_status", "rule", "severity", "fields", "expected", "found",
+        "message", "completed_at", *_KAFKA,
     ),
     "stage_events": (
         "doc_id", "tenant", "stage", "status", "page_no", "page_count", "pages_done", "duration_ms", "message",
@@ -59,7 +69,7 @@ def _utc(value: dt.datetime | int | None) -> dt.datetime | None:
 
 
 def document_rows(record: dict[str, Any], origin: Origin) -> list[tuple[str, Row]]:
-    """A DocumentCompleted: one ``documents`` row and one ``pages`` row per page."""
+    """A DocumentCompleted: a ``documents`` row, and ``pages``, ``fields``, ``validation_issues`` rows."""
     pages = record["pages"]
     ok = [p for p in pages if p["status"] == "OK"]
     words = sum(p["word_count"] for p in ok)
@@ -70,6 +80,9 @@ def document_rows(record: dict[str, Any], origin: Origin) -> list[tuple[str, Row
         "tenant": record["tenant"],
         "filename": record.get("filename"),
         "status": record["status"],
+        "validation_status": record.get("validation_status"),
+        "doc_type": record.get("doc_type"),
+        "doc_type_confidence": record.get("doc_type_confidence"),
         "page_count": record["page_count"],
         "pages_ok": len(ok),
         "word_count": words,
@@ -100,6 +113,42 @@ def document_rows(record: dict[str, Any], origin: Origin) -> list[tuple[str, Row
                     "text": page.get("text"),
                     "result_uri": page.get("result_uri"),
                     "error_message": page.get("error_message"),
+                    "completed_at": completed_at,
+                    **origin.columns(),
+                },
+            )
+        )
+    common = {"doc_id": record["doc_id"], "tenant": record["tenant"], "doc_type": record.get("doc_type")}
+    for field in record.get("fields") or []:
+        rows.append(
+            (
+                "fields",
+                {
+                    **common,
+                    "name": field["name"],
+                    "value": field["value"],
+                    "normalized": field.get("normalized"),
+                    "confidence": field["confidence"],
+                    "page_no": field.get("page_no") or 0,
+                    "bbox": list(field.get("bbox") or []),
+                    "completed_at": completed_at,
+                    **origin.columns(),
+                },
+            )
+        )
+    for issue in record.get("issues") or []:
+        rows.append(
+            (
+                "validation_issues",
+                {
+                    **common,
+                    "validation_status": record.get("validation_status") or "",
+                    "rule": issue["rule"],
+                    "severity": issue["severity"],
+                    "fields": list(issue.get("fields") or []),
+                    "expected": issue.get("expected"),
+                    "found": issue.get("found"),
+                    "message": issue["message"],
                     "completed_at": completed_at,
                     **origin.columns(),
                 },

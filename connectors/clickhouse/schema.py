@@ -3,7 +3,9 @@
 Every table is a ReplacingMergeTree whose sorting key is the natural identity of a row (a
 document, a page, a page's stage event, an error), so a redelivered or re-produced event
 replaces its earlier copy instead of adding one. Merges happen in the background: queries read
-``FINAL`` (or ``argMax``) to see exactly one row per key. Parts are fsynced on insert, so a
+``FINAL`` (or ``argMax``) to see exactly one row per key. Fields and issues are keyed by name and
+rule: if a document is validated again with other results, rows of the older verdict remain
+beside the new ones (filter on the document's latest ``completed_at``). Parts are fsynced on insert, so a
 write the sink has confirmed (and committed in Kafka) survives a crash of the machine.
 
 Applied migrations are rows of ``schema_migrations``; ``migrate`` applies the missing ones in
@@ -103,9 +105,44 @@ ORDER BY (tenant, doc_id, stage, page_no, error_code, at, ifNull(source_partitio
 {_DURABLE}""",
         ),
     ),
+    Migration(
+        2,
+        "document type and validation verdict, fields, validation issues",
+        (
+            """ALTER TABLE {db}.documents
+    ADD COLUMN IF NOT EXISTS doc_type_confidence Nullable(Float64) AFTER doc_type,
+    ADD COLUMN IF NOT EXISTS validation_status LowCardinality(Nullable(String))
+        COMMENT 'OK, NEEDS_REVIEW or FAILED; NULL when the document never reached validation' AFTER status""",
+            f"""CREATE TABLE IF NOT EXISTS {{db}}.fields (
+    doc_id String,
+    tenant LowCardinality(String),
+    doc_type Nullable(String),
+    name String COMMENT 'Field name; list fields flattened as name[i].column',
+    value String COMMENT 'As printed',
+    normalized Nullable(String) COMMENT 'ISO date, decimal amount, currency code, compact IBAN',
+    confidence Float64,
+    page_no Int32 COMMENT '0 when unknown',
+    bbox Array(Int32),
+    completed_at DateTime64(3, 'UTC'),{_KAFKA}
+) ENGINE = ReplacingMergeTree(completed_at) ORDER BY (tenant, doc_id, name) {_DURABLE}""",
+            f"""CREATE TABLE IF NOT EXISTS {{db}}.validation_issues (
+    doc_id String,
+    tenant LowCardinality(String),
+    doc_type Nullable(String),
+    validation_status LowCardinality(String) COMMENT 'Verdict of the document the issue belongs to',
+    rule LowCardinality(String),
+    severity LowCardinality(String) COMMENT 'review or error',
+    fields Array(String) COMMENT 'Fields the rule looked at',
+    expected Nullable(String),
+    found Nullable(String),
+    message String,
+    completed_at DateTime64(3, 'UTC'),{_KAFKA}
+) ENGINE = ReplacingMergeTree(completed_at) ORDER BY (tenant, doc_id, rule, message) {_DURABLE}""",
+        ),
+    ),
 )
 
-TABLES = ("documents", "pages", "stage_events", "errors")
+TABLES = ("documents", "pages", "fields", "validation_issues", "stage_events", "errors")
 
 
 def identifier(name: str) -> str:

@@ -28,6 +28,10 @@ CHROMIUM_ARGS = (
     "--window-size=1400,2000",
 )
 ARTIFACTS = REPO / "test-artifacts"
+DOC_TYPES = (
+    "SELECT doc_type, count() AS documents FROM documents FINAL WHERE doc_type IS NOT NULL "
+    "GROUP BY doc_type ORDER BY documents DESC"
+)
 
 
 @pytest.fixture
@@ -85,8 +89,15 @@ def test_dashboard_shows_documents_as_they_flow(stack, browser) -> None:
     # ClickHouse (the sink in the bridge) answers the dashboard's SQL: totals and latency.
     wait.until(lambda b: text("#latency-source") == "ClickHouse, last hour")
     wait.until(lambda b: text("#sql-docs").isdigit() and int(text("#sql-docs")) >= 2)
-    # Panels without data say so (no classification results yet).
-    assert browser.find_element(By.ID, "doc-types-empty").is_displayed()
+    # Document types and the review queue show what ClickHouse has, or say that there is nothing.
+    types = httpx.post(f"{stack.bridge_url}/v1/sql", json={"query": DOC_TYPES}).json()["rows"]
+    rows_js = (
+        "return [...document.querySelectorAll(arguments[0] + ' tbody tr')].map(r => [...r.cells].map(c => c.innerText))"
+    )
+    wait.until(lambda b: sorted(b.execute_script(rows_js, "#doc-types")) == sorted([t, str(n)] for t, n in types))
+    assert browser.find_element(By.ID, "doc-types-empty").is_displayed() == (not types)
+    review = browser.find_element(By.ID, "review-empty")
+    assert review.is_displayed() != bool(browser.execute_script(rows_js, "#review"))
 
     # Drill down into the invoice: page image with its word boxes and regions drawn over it.
     invoice = results[0]

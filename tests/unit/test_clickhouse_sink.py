@@ -19,6 +19,7 @@ from pagestream.connectors.clickhouse.rows import Origin, document_rows
 from pagestream.connectors.clickhouse.schema import MIGRATIONS, TABLES, applied_versions, migrate
 from pagestream.connectors.clickhouse.sink import Backoff, ClickHouseSink, SinkBackpressureError
 from pagestream.streams import topics
+from pagestream.streams.codec import Codecs, register_all, registry_client
 from pagestream.streams.errors import DecodeError
 from pagestream.streams.settings import Settings
 
@@ -125,7 +126,9 @@ def test_batches_flush_by_size_and_by_time(client: Client, db: str) -> None:
     assert sink.due()  # four rows: the size limit, before any time passed
     assert sink.flush() == {(topics.DOCS_COMPLETED.name, 0): 8}
     assert (count(client, db, "documents"), count(client, db, "pages"), count(client, db, "stage_events")) == (1, 3, 1)
-    assert sink.written == {"documents": 1, "pages": 3, "stage_events": 1, "errors": 0}
+    assert sink.written == {
+        "documents": 1, "pages": 3, "fields": 0, "validation_issues": 0, "stage_events": 1, "errors": 0,
+    }  # fmt: skip
 
 
 def test_redelivered_events_never_double_count(client: Client, db: str) -> None:
@@ -168,6 +171,41 @@ def test_rows_of_lost_partitions_are_dropped_unwritten(client: Client, db: str) 
     sink.drop([(topics.DOCS_PROGRESS.name, 1)])
     assert sink.flush() == {(topics.DOCS_PROGRESS.name, 0): 1}
     assert count(client, db, "stage_events") == 1
+
+
+def test_fields_issues_and_verdict_of_a_validated_document(client: Client, db: str) -> None:
+    record = {
+        **completed(),
+        "doc_type": "invoice",
+        "doc_type_confidence": 0.97,
+        "validation_status": "NEEDS_REVIEW",
+        "fields": [
+            {"name": "total", "value": "119,00", "normalized": "119.00", "confidence": 0.9, "page_no": 1,
+             "bbox": [1, 2, 3, 4]},
+            {"name": "line_items[0].amount", "value": "100", "normalized": None, "confidence": 0.8, "page_no": None,
+             "bbox": None},
+        ],
+        "issues": [
+            {"rule": "invoice.total_equals_subtotal_plus_tax", "severity": "review", "fields": ["total", "tax"],
+             "expected": "120.00", "found": "119.00", "message": "total is not subtotal + tax"},
+        ],
+    }  # fmt: skip
+    registry = registry_client("mock://clickhouse-fields")
+    register_all(registry, [topics.DOCS_COMPLETED])
+    codecs = Codecs(registry, [topics.DOCS_COMPLETED])
+    decoded = codecs.decode(topics.DOCS_COMPLETED, codecs.encode(topics.DOCS_COMPLETED, record))  # schema-valid
+    sink = ClickHouseSink(client, db)
+    for offset in (0, 1):  # and redelivered
+        add(sink, decoded, topics.DOCS_COMPLETED.name, offset)
+        sink.flush()
+    fields = client.query(f"SELECT name, normalized, page_no, bbox FROM {db}.fields FINAL ORDER BY name").result_rows
+    assert fields == [("line_items[0].amount", None, 0, []), ("total", "119.00", 1, [1, 2, 3, 4])]
+    issues = client.query(
+        f"SELECT rule, validation_status, doc_type, fields, expected FROM {db}.validation_issues FINAL"
+    ).result_rows
+    assert issues == [("invoice.total_equals_subtotal_plus_tax", "NEEDS_REVIEW", "invoice", ["total", "tax"], "120.00")]
+    verdict = client.query(f"SELECT doc_type, validation_status FROM {db}.documents FINAL").result_rows
+    assert verdict == [("invoice", "NEEDS_REVIEW")]
 
 
 def test_undecodable_and_unfit_messages_become_error_rows(client: Client, db: str) -> None:

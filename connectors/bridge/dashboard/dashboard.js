@@ -4,7 +4,7 @@
 "use strict";
 
 const $ = (sel) => document.querySelector(sel);
-const STAGES = ["INGEST", "OCR", "LAYOUT", "ASSEMBLE"];
+const STAGES = ["INGEST", "OCR", "LAYOUT", "ASSEMBLE", "VALIDATE"];
 const WINDOW_S = 10; // pages-per-second window
 const HISTORY_S = 120; // sparkline length
 
@@ -47,11 +47,11 @@ const QUERIES = {
             GROUP BY stage`,
   types: `SELECT doc_type, count() AS documents FROM documents FINAL
           WHERE doc_type IS NOT NULL GROUP BY doc_type ORDER BY documents DESC`,
-  // Until validation reports needs-review results, the queue is the failed and partial documents
-  // (as in ops/sql/review_queue.sql).
+  // As in ops/sql/review_queue.sql: validation says NEEDS_REVIEW or FAILED, or pages have no result.
   review: `SELECT doc_id, argMax(filename, completed_at) AS file, argMax(status, completed_at) AS result,
-                  argMax(error_code, completed_at) AS code
-           FROM documents GROUP BY tenant, doc_id HAVING result != 'OK'
+                  argMax(validation_status, completed_at) AS verdict, argMax(error_code, completed_at) AS code
+           FROM documents GROUP BY tenant, doc_id
+           HAVING result != 'OK' OR verdict IN ('NEEDS_REVIEW', 'FAILED')
            ORDER BY max(completed_at) DESC LIMIT 20`,
 };
 
@@ -81,8 +81,8 @@ async function pollSql() {
   }
   try {
     const review = await sql(QUERIES.review);
-    fillTable("#review", review.map((r) => [r.file || r.doc_id, r.result, r.code || ""]));
-    $("#review-empty").textContent = "Nothing to review: no failed or partial documents.";
+    fillTable("#review", review.map((r) => [r.file || r.doc_id, r.verdict || r.result, r.code || ""]));
+    $("#review-empty").textContent = "Nothing to review: every document passed validation.";
     $("#review-empty").hidden = review.length > 0;
   } catch (err) {
     $("#review-empty").textContent = `Review queue unavailable: ${err.message}`;
