@@ -173,9 +173,11 @@ def find_labelled(
     labels: Iterable[str],
     accept: Callable[[str], bool] = lambda t: bool(t.strip()),
     below: bool = True,
+    right: bool = True,
 ) -> list[Hit]:
     """Values printed right of a label on the same row (same segment after a colon, or the next
-    segment), or else on the row below, left-aligned with the label."""
+    segment), or else on the row below, left-aligned with the label (or only below: ``right``
+    False, for layouts with labels over values such as ID cards)."""
     labels = list(labels)
     hits: list[Hit] = []
     for page in doc.pages:
@@ -186,10 +188,10 @@ def find_labelled(
                     continue
                 label, rest = matched
                 n = len(label.split())
-                if rest and accept(rest):
+                if right and rest and accept(rest):
                     words = seg.words[n:]
                     hits.append(Hit(rest, union(w.bbox for w in words), page.page_no, _conf(words), label))
-                elif s + 1 < len(row.segments) and accept(row.segments[s + 1].text):
+                elif right and s + 1 < len(row.segments) and accept(row.segments[s + 1].text):
                     nxt = row.segments[s + 1]
                     hits.append(Hit(nxt.text, nxt.bbox, page.page_no, _conf(nxt.words), label))
                 elif below and r + 1 < len(page.rows):

@@ -221,8 +221,17 @@ def extract_receipt(doc: DocPages) -> Extraction:
     totals = [h for h in find_labelled(doc, RECEIPT_TOTAL, is_amount, below=False) if not CARRIED.search(h.text)]
     out.add(amount_field("total", first(totals)))
     out.add(_currency(doc))
+    included = first(find_labelled(doc, INCLUDED_TAX, is_amount, below=False))
+    out.add(amount_field("tax_amount", included))
+    out.add(_tax_rate(doc, included))
     out.lists["line_items"] = _receipt_items(doc)
     return out
+
+
+# "incl. VAT 20%", "enth. MwSt 19%", "dont TVA 20%": tax included in a receipt's total.
+INCLUDED_TAX = [
+    f"{a} {b}" for a in ("incl.", "incl", "enth.", "inkl.", "dont") for b in ("VAT", "MwSt", "MwSt.", "TVA")
+]
 
 
 _QTY_LINE = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*[xX\u00d7*@]\s*(.+)$")
