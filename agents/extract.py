@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from pagestream.agents.geometry import Box, Row, Segment, rows_of, union, words_of
+from pagestream.agents.geometry import Box, Row, Segment, rows_of, union, words_of, x_overlap
 from pagestream.agents.normalize import currency_of, find_amounts, format_amount, parse_date
 
 _DEFAULT_CONFIDENCE = 0.9
@@ -130,7 +130,7 @@ class DocPages:
 
 def _dominant_currency(text: str) -> str | None:
     counts: dict[str, int] = {}
-    for token in re.findall(r"€|£|\$|\bCHF\b|\bEUR\b|\bGBP\b|\bUSD\b", text):
+    for token in re.findall(r"€|£|\$|₹|\bRs\.?(?=\s?\d)|\bINR\b|\bCHF\b|\bEUR\b|\bGBP\b|\bUSD\b", text):
         code = currency_of(token)
         if code:
             counts[code] = counts.get(code, 0) + 1
@@ -173,9 +173,11 @@ def find_labelled(
     labels: Iterable[str],
     accept: Callable[[str], bool] = lambda t: bool(t.strip()),
     below: bool = True,
+    right: bool = True,
 ) -> list[Hit]:
     """Values printed right of a label on the same row (same segment after a colon, or the next
-    segment), or else on the row below, left-aligned with the label."""
+    segment), or else on the row below, left-aligned with the label (or only below: ``right``
+    False, for layouts with labels over values such as ID cards)."""
     labels = list(labels)
     hits: list[Hit] = []
     for page in doc.pages:
@@ -186,10 +188,10 @@ def find_labelled(
                     continue
                 label, rest = matched
                 n = len(label.split())
-                if rest and accept(rest):
+                if right and rest and accept(rest):
                     words = seg.words[n:]
                     hits.append(Hit(rest, union(w.bbox for w in words), page.page_no, _conf(words), label))
-                elif s + 1 < len(row.segments) and accept(row.segments[s + 1].text):
+                elif right and s + 1 < len(row.segments) and accept(row.segments[s + 1].text):
                     nxt = row.segments[s + 1]
                     hits.append(Hit(nxt.text, nxt.bbox, page.page_no, _conf(nxt.words), label))
                 elif below and r + 1 < len(page.rows):
@@ -200,13 +202,16 @@ def find_labelled(
 
 
 def _segment_below(seg: Segment, row: Row) -> Segment | None:
-    gap = row.bbox[1] - seg.bbox[3]
-    if gap > 2.5 * (seg.bbox[3] - seg.bbox[1]):
+    """The segment of the next row under a label: left-aligned with it, or (column headers over
+    values) the one overlapping it most."""
+    height = seg.bbox[3] - seg.bbox[1]
+    if row.bbox[1] - seg.bbox[3] > 2.5 * height:
         return None
-    for candidate in row.segments:
-        if abs(candidate.bbox[0] - seg.bbox[0]) <= 3 * (seg.bbox[3] - seg.bbox[1]):
-            return candidate
-    return None
+    aligned = [c for c in row.segments if abs(c.bbox[0] - seg.bbox[0]) <= 3 * height]
+    if aligned:
+        return aligned[0]
+    overlapping = [(x_overlap(c.bbox, seg.bbox), c) for c in row.segments if x_overlap(c.bbox, seg.bbox) > 0]
+    return max(overlapping, key=lambda oc: oc[0])[1] if overlapping else None
 
 
 def _conf(words: Iterable) -> float:

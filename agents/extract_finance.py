@@ -24,21 +24,22 @@ from pagestream.agents.extract import (
     fold,
     is_amount,
     is_date_for,
-    text_field,
 )
 from pagestream.agents.geometry import union
 from pagestream.agents.normalize import IBAN_PATTERN, compact_iban, find_dates, format_amount, iban_valid
 
 INVOICE_NUMBER = ["Invoice No.", "Invoice No", "Invoice number", "Invoice #", "Invoice", "Rechnungsnr.",
                   "Rechnungsnummer", "Rechnung Nr.", "N° de facture", "No de facture", "Facture n°", "Factuurnummer",
-                  "Number"]  # fmt: skip
-INVOICE_DATE = ["Invoice date", "Rechnungsdatum", "Date de facture", "Factuurdatum", "Date", "Datum"]
+                  "Factuur", "Number", "Invoice ID", "Bill No."]  # fmt: skip
+INVOICE_DATE = ["Invoice date", "Rechnungsdatum", "Date de facture", "Factuurdatum", "Factuur datum", "Date", "Datum",
+                "Invoice Date:", "Date of issue", "Issue date"]  # fmt: skip
 DUE_DATE = ["Due date", "Fällig am", "Échéance", "Payment due", "Vervaldatum", "Zahlbar bis"]
-SUBTOTAL = ["Subtotal", "Sub-total", "Zwischensumme", "Nettobetrag", "Sous-total HT", "Sous-total", "Total HT",
-            "Net amount", "Subtotaal"]  # fmt: skip
-TAX = ["VAT", "MwSt.", "MwSt", "USt.", "TVA", "Sales tax", "Tax", "BTW"]
+SUBTOTAL = ["Subtotal", "Sub-total", "Sub Total", "Zwischensumme", "Nettobetrag", "Sous-total HT", "Sous-total",
+            "Total HT", "Net amount", "Subtotaal", "Untaxed Amount", "Total excl. VAT", "Grondslag",
+            "Netto"]  # fmt: skip
+TAX = ["VAT", "MwSt.", "MwSt", "USt.", "TVA", "Sales tax", "Tax", "BTW", "BTW bedrag", "Taxes"]
 TOTAL = ["Total", "Gesamtbetrag", "Total TTC", "Amount due", "Grand total", "Totaal", "Summe", "SUMME", "TOTAL",
-         "Rechnungsbetrag", "Montant TTC"]  # fmt: skip
+         "Rechnungsbetrag", "Montant TTC", "Factuur totaal", "Te betalen", "Total amount"]  # fmt: skip
 LEGAL_FORMS = re.compile(
     r"\b(Ltd|LLP|plc|GmbH|AG|KG|SARL|SAS|SA|SRL|B\.V\.|N\.V\.|Inc\.?|LLC|Corp\.?|DAC|Co\.)(?=\W|$)"
 )
@@ -183,7 +184,10 @@ def extract_invoice(doc: DocPages) -> Extraction:
     number = [
         h for h in find_labelled(doc, INVOICE_NUMBER) if re.search(r"\d", h.text) and not is_date_for(doc)(h.text)
     ]
-    out.add(text_field("invoice_number", first(number)))
+    hit = first(number)
+    if hit is not None:
+        compact = re.sub(r"\s+", "", hit.text.strip(" :"))
+        out.add(Field("invoice_number", hit.text, compact, hit.confidence * 0.9, hit.page, hit.bbox))
     out.add(date_field("invoice_date", first(find_labelled(doc, INVOICE_DATE, is_date_for(doc))), doc))
     out.add(date_field("due_date", first(find_labelled(doc, DUE_DATE, is_date_for(doc))), doc))
     out.add(_vendor(doc))
@@ -217,8 +221,17 @@ def extract_receipt(doc: DocPages) -> Extraction:
     totals = [h for h in find_labelled(doc, RECEIPT_TOTAL, is_amount, below=False) if not CARRIED.search(h.text)]
     out.add(amount_field("total", first(totals)))
     out.add(_currency(doc))
+    included = first(find_labelled(doc, INCLUDED_TAX, is_amount, below=False))
+    out.add(amount_field("tax_amount", included))
+    out.add(_tax_rate(doc, included))
     out.lists["line_items"] = _receipt_items(doc)
     return out
+
+
+# "incl. VAT 20%", "enth. MwSt 19%", "dont TVA 20%": tax included in a receipt's total.
+INCLUDED_TAX = [
+    f"{a} {b}" for a in ("incl.", "incl", "enth.", "inkl.", "dont") for b in ("VAT", "MwSt", "MwSt.", "TVA")
+]
 
 
 _QTY_LINE = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*[xX\u00d7*@]\s*(.+)$")

@@ -70,6 +70,13 @@ def extract_id_document(doc: DocPages) -> Extraction:
         out.facts["mrz_lines"] = list(mrz.lines)
         break
     out.add(date_field("date_of_issue", first(find_labelled(doc, DATE_OF_ISSUE, is_date_for(doc))), doc))
+    # The visual zone, for the cross-check with the MRZ.
+    surname = find_labelled(doc, ["Surname", "Name", "Nom", "Nachname"], right=False)
+    number = find_labelled(doc, ["Document No.", "Passport No.", "Card No.", "Document number"], right=False)
+    birth = find_labelled(doc, ["Date of birth", "Geburtsdatum", "Date de naissance"], is_date_for(doc), right=False)
+    out.add(text_field("viz_surname", first(surname)))
+    out.add(text_field("viz_document_number", first(number)))
+    out.add(date_field("viz_date_of_birth", first(birth), doc))
     return out
 
 

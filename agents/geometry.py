@@ -110,22 +110,64 @@ def words_of(lines: Iterable[dict]) -> list[Word]:
     ]
 
 
+def skew(words: list[Word]) -> float:
+    """The page's slope (dy/dx): scans are rarely straight. Fitted over chains of neighbouring
+    words of similar height spanning a good width, so ascenders and descenders average out."""
+    by_x = sorted(words, key=lambda w: w.bbox[0])
+    following: dict[int, int] = {}
+    for i, word in enumerate(by_x):
+        height = word.bbox[3] - word.bbox[1]
+        for j in range(i + 1, min(i + 10, len(by_x))):
+            other = by_x[j]
+            similar = 0.75 <= (other.bbox[3] - other.bbox[1]) / max(1, height) <= 1.33
+            if (
+                similar
+                and 0 <= other.bbox[0] - word.bbox[2] <= 2 * height
+                and y_overlap(word.bbox, other.bbox) > 0.5 * height
+            ):
+                following[i] = j
+                break
+    starts = set(range(len(by_x))) - set(following.values())
+    slopes = []
+    for start in starts:
+        chain = [start]
+        while chain[-1] in following:
+            chain.append(following[chain[-1]])
+        xs = [(by_x[k].bbox[0] + by_x[k].bbox[2]) / 2 for k in chain]
+        ys = [(by_x[k].bbox[1] + by_x[k].bbox[3]) / 2 for k in chain]
+        if len(chain) >= 3 and xs[-1] - xs[0] >= 8 * (by_x[start].bbox[3] - by_x[start].bbox[1]):
+            mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+            slopes.append(
+                sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum((x - mx) ** 2 for x in xs)
+            )
+    slope = median(slopes) if len(slopes) >= 3 else 0.0
+    return slope if abs(slope) >= 0.002 else 0.0
+
+
 def rows_of(words: Iterable[Word]) -> list[Row]:
-    """Words grouped into visual rows, top to bottom, each split into segments at wide gaps."""
-    ordered = sorted(words, key=lambda w: ((w.bbox[1] + w.bbox[3]) / 2, w.bbox[0]))
+    """Words grouped into visual rows, top to bottom, each split into segments at wide gaps.
+    Vertical positions are corrected for the page's skew first, so a tilted scan's rows hold."""
+    words = list(words)
+    slope = skew(words)
+
+    def level(w: Word) -> tuple[float, float, float]:
+        shift = slope * (w.bbox[0] + w.bbox[2]) / 2
+        return w.bbox[1] - shift, (w.bbox[1] + w.bbox[3]) / 2 - shift, w.bbox[3] - shift
+
+    ordered = sorted(words, key=lambda w: (level(w)[1], w.bbox[0]))
     groups: list[list[Word]] = []
     for word in ordered:
-        centre = (word.bbox[1] + word.bbox[3]) / 2
+        centre = level(word)[1]
         for group in reversed(groups[-3:]):
-            top = median(w.bbox[1] for w in group)
-            bottom = median(w.bbox[3] for w in group)
+            top = median(level(w)[0] for w in group)
+            bottom = median(level(w)[2] for w in group)
             if top <= centre <= bottom and not any(x_overlap(w.bbox, word.bbox) > 0 for w in group):
                 group.append(word)
                 break
         else:
             groups.append([word])
     rows = [_split(sorted(g, key=lambda w: w.bbox[0])) for g in groups]
-    return sorted(rows, key=lambda r: (r.bbox[1], r.bbox[0]))
+    return sorted(rows, key=lambda r: (median(level(w)[0] for w in r.words), r.bbox[0]))
 
 
 def _split(words: list[Word]) -> Row:

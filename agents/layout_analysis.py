@@ -29,6 +29,7 @@ from pagestream.agents.layout_tables import (
     column_ranges,
     grid_tables,
     key_values,
+    row_cells,
     ruling_lines,
     stacked_pairs,
 )
@@ -151,21 +152,19 @@ def _model_tables(detections: list[Detection], tables: list[TableFound], words: 
         share = sum(area(t.bbox) for t in pieces) / max(1, area(det.bbox))
         if any(t.source == "ruling" for t in pieces) or (len(pieces) == 1 and share > 0.4):
             continue
-        inside = [w for w in words if covered(w.bbox, det.bbox) > 0.5]
+        # The model's box may clip a header row that geometry saw: take both.
+        frame = union([det.bbox, *(t.bbox for t in pieces)])
+        inside = [w for w in words if covered(w.bbox, frame) > 0.5]
         rows = rows_of(inside)
         if len(rows) < 2:
             continue
         columns = column_ranges(rows)
         if len(columns) < 2:
             continue
-        cells = []
-        for row in rows:
-            line = []
-            for c0, c1 in columns:
-                cell_words = [w for w in row.words if c0 <= (w.bbox[0] + w.bbox[2]) / 2 <= c1]
-                box = union(w.bbox for w in cell_words) if cell_words else (c0, row.bbox[1], c1, row.bbox[3])
-                line.append((" ".join(w.text for w in cell_words), box))
-            cells.append(line)
+        cells = row_cells(rows, columns)
+        dense = sum(sum(bool(text) for text, _ in row) >= 3 for row in cells) / len(cells)
+        if pieces and dense < 0.5:
+            continue  # the box takes in much more than the table geometry found: keep geometry's
         found = [t for t in found if t not in pieces]
         found.append(TableFound(union(w.bbox for w in inside), cells, 1, "model"))
     return found

@@ -184,6 +184,24 @@ def column_ranges(run: list[Row]) -> list[tuple[int, int]]:
     return columns
 
 
+def row_cells(rows: list[Row], columns: list[tuple[int, int]]) -> list[list[tuple[str, Box]]]:
+    """Cells of rows given column ranges; a word in a gutter joins the nearest column."""
+    cells: list[list[tuple[str, Box]]] = []
+    for row in rows:
+        by_column: list[list[Word]] = [[] for _ in columns]
+        for w in row.words:
+            centre = (w.bbox[0] + w.bbox[2]) / 2
+            distance = [0 if c0 <= centre <= c1 else min(abs(centre - c0), abs(centre - c1)) for c0, c1 in columns]
+            by_column[distance.index(min(distance))].append(w)
+        cells.append(
+            [
+                (" ".join(w.text for w in ws), union(w.bbox for w in ws) if ws else (c0, row.bbox[1], c1, row.bbox[3]))
+                for ws, (c0, c1) in zip(by_column, columns, strict=True)
+            ]
+        )
+    return cells
+
+
 def _numeric_share(texts: list[str]) -> float:
     texts = [t for t in texts if t]
     return sum(bool(_NUMERIC.match(t)) for t in texts) / len(texts) if texts else 0.0
@@ -198,15 +216,7 @@ def aligned_tables(rows: list[Row], page_width: int) -> tuple[list[TableFound], 
         if len(columns) < 3:
             rest.append(run)
             continue
-        cells: list[list[tuple[str, Box]]] = []
-        for row in run:
-            top, bottom = row.bbox[1], row.bbox[3]
-            line: list[tuple[str, Box]] = []
-            for c0, c1 in columns:
-                inside = [w for w in row.words if c0 <= (w.bbox[0] + w.bbox[2]) / 2 <= c1]
-                box = union(w.bbox for w in inside) if inside else (c0, top, c1, bottom)
-                line.append((" ".join(w.text for w in inside), box))
-            cells.append(line)
+        cells = row_cells(run, columns)
         header = _header_rows(cells)
         body = cells[header:]
         numeric = max(_numeric_share([row[c][0] for row in body]) for c in range(1, len(columns)))

@@ -12,7 +12,10 @@ import unicodedata
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-CURRENCY_SYMBOLS = {"€": "EUR", "£": "GBP", "$": "USD", "CHF": "CHF", "EUR": "EUR", "GBP": "GBP", "USD": "USD"}
+CURRENCY_SYMBOLS = {
+    "€": "EUR", "£": "GBP", "$": "USD", "₹": "INR", "Rs": "INR", "INR": "INR", "CHF": "CHF", "EUR": "EUR",
+    "GBP": "GBP", "USD": "USD",
+}  # fmt: skip
 _MINUS = "\u2212\u2013"  # minus sign and en dash, printed for negative amounts
 _AMOUNT_ANY = re.compile(
     rf"(?<![\w/.])[-{_MINUS}]?(?:[£$€]\s?|CHF\s|EUR\s)?[-{_MINUS}]?\d[\d.,'\u202f ]*\d(?:\s?(?:€|CHF|EUR))?|\d"
@@ -82,7 +85,7 @@ _MONTHS = {
 }
 _NUMERIC_DATE = re.compile(r"(?<!\d)(\d{1,4})[./-](\d{1,2})[./-](\d{2,4})(?!\d)")
 _TEXT_DATE_DMY = re.compile(r"(?<!\d)(\d{1,2})\.?\s+([^\W\d_]{3,10})\.?\s+(\d{4})", re.UNICODE)
-_TEXT_DATE_MDY = re.compile(r"([^\W\d_]{3,10})\.?\s+(\d{1,2}),?\s+(\d{4})", re.UNICODE)
+_TEXT_DATE_MDY = re.compile(r"([^\W\d_]{3,10})\.?\s+(\d{1,2})\s*,?\s+(\d{4})", re.UNICODE)
 
 
 def parse_amount(text: str) -> Decimal | None:

@@ -7,6 +7,7 @@ reports missing fields), or an ``Issue`` naming what it expected and what the do
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -134,6 +135,17 @@ def tax_rate(ex: Extraction, rule: Rule) -> Issue | None:
     return None if _close(expected, tax, CENT) else rule.issue(expected, tax, f"{rate}% of {base} is {expected}")
 
 
+def included_tax(ex: Extraction, rule: Rule) -> Issue | None:
+    """Tax included in a gross total: total x rate / (100 + rate)."""
+    rate, total, tax = dec(ex, "tax_rate"), dec(ex, "total"), dec(ex, "tax_amount")
+    if rate is None or total is None or tax is None:
+        return None
+    expected = (total * rate / (100 + rate)).quantize(CENT)
+    return (
+        None if _close(expected, tax, CENT) else rule.issue(expected, tax, f"{rate}% included in {total} is {expected}")
+    )
+
+
 def line_products(list_name: str) -> Check:
     def check(ex: Extraction, rule: Rule) -> Issue | None:
         for i, row in enumerate(ex.lists.get(list_name) or []):
@@ -217,6 +229,22 @@ def mrz_check(part: str) -> Check:
     return check
 
 
+def _mrz_form(text: str) -> str:
+    """Text as the MRZ writes it: upper case, accents and punctuation dropped (ICAO 9303 part 3)."""
+    folded = unicodedata.normalize("NFKD", text.upper())
+    return "".join(c for c in folded if c.isalnum() and c.isascii())
+
+
+def viz_matches_mrz(ex: Extraction, rule: Rule) -> Issue | None:
+    """The printed (visual) surname, document number and birth date agree with the MRZ."""
+    for viz, mrz in (("viz_surname", "surname"), ("viz_document_number", "document_number"),
+                     ("viz_date_of_birth", "date_of_birth")):  # fmt: skip
+        a, b = ex.value(viz), ex.value(mrz)
+        if a is not None and b is not None and _mrz_form(a) != _mrz_form(b):
+            return rule.issue(b, a, f"{mrz} printed as {a!r} but the MRZ says {b!r}", [viz, mrz])
+    return None
+
+
 def signed(ex: Extraction, rule: Rule) -> Issue | None:
     if ex.facts.get("signed", True):
         return None
@@ -247,6 +275,7 @@ RULES: list[Rule] = [
     Rule("invoice.iban_checksum", "invoice", ["iban"], iban_checksum, "error"),
     Rule("receipt.line_amounts_equal_qty_times_price", "receipt", ["line_items"], line_products("line_items")),
     Rule("receipt.items_sum_to_total", "receipt", ["line_items", "total"], sum_equals("line_items", "amount", "total")),
+    Rule("receipt.included_tax_consistent", "receipt", ["tax_rate", "total", "tax_amount"], included_tax),
     Rule("statement.iban_checksum", "bank_statement", ["iban"], iban_checksum, "error"),
     Rule("statement.opening_plus_transactions_equals_closing", "bank_statement",
          ["opening_balance", "transactions", "closing_balance"], balance_flow),
@@ -258,6 +287,7 @@ RULES: list[Rule] = [
     Rule("mrz.date_of_expiry_check", "id_document", ["date_of_expiry"], mrz_check("date_of_expiry"), "error"),
     Rule("mrz.personal_number_check", "id_document", ["personal_number"], mrz_check("personal_number"), "error"),
     Rule("mrz.composite_check", "id_document", ["mrz"], mrz_check("composite"), "error"),
+    Rule("id.viz_matches_mrz", "id_document", ["surname", "document_number", "date_of_birth"], viz_matches_mrz),
     Rule("id.expiry_after_issue", "id_document", ["date_of_issue", "date_of_expiry"],
          dates_ordered("date_of_issue", "date_of_expiry", strict=True)),
     Rule("id.birth_before_issue", "id_document", ["date_of_birth", "date_of_issue"],

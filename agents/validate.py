@@ -18,6 +18,7 @@ from typing import Any
 import faust
 from jsonschema import Draft202012Validator
 
+from pagestream.agents.assemble import without_text
 from pagestream.agents.context import SourceInfo, StageContext, decoded_records, now_ms
 from pagestream.agents.extract import Extraction, extract, known_types
 from pagestream.agents.rules import Issue, Rule, rules_for
@@ -52,7 +53,7 @@ SCHEMAS: dict[str, dict] = {
     "receipt": {
         "type": "object",
         "required": ["merchant", "date", "total", "line_items"],
-        "properties": {"date": _DATE, "total": _AMOUNT, "currency": _CURRENCY,
+        "properties": {"date": _DATE, "total": _AMOUNT, "currency": _CURRENCY, "tax_amount": _AMOUNT,
                        "line_items": _items(["amount"], amount=_AMOUNT)},
     },
     "bank_statement": {
@@ -204,6 +205,8 @@ def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
             except Exception as exc:  # the fields still travel in the event; the file is missing
                 log.exception("fields.csv not stored for %s", doc_id)
                 await ctx.dead_letter("VALIDATE", exc, doc_id=doc_id, tenant=assembled["tenant"])
+            if len(ctx.codecs.encode(topics.DOCS_COMPLETED, record)) > ctx.settings.max_event_bytes:
+                record = without_text(record)
             await ctx.emit(topics.DOCS_COMPLETED, record, doc_id)
             table[doc_id] = {"status": verdict.status, "at": record["completed_at"]}
             await ctx.progress(

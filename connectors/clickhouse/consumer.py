@@ -36,7 +36,6 @@ class SinkRunner:
         self.state = "stopped"
         self.messages = 0
         self.commits = 0
-        self.started_at: float | None = None
         self.last_flush_at: float | None = None
         self.sink: ClickHouseSink | None = None
         self._last_error: str | None = None
@@ -86,7 +85,6 @@ class SinkRunner:
             self.state = "failed"
 
     def _run(self) -> None:
-        self.started_at = time.time()
         prepared = self._prepare()
         if prepared is None:
             self.state = "stopped"

@@ -130,6 +130,9 @@ class ClickHouseService:
             )
         except DatabaseNotReady as exc:
             return problem(503, "Analytics database not ready", exc.message, "not-ready")
+        except Exception as exc:  # the database went away under us
+            log.exception("document lookup failed")
+            return problem(503, "Analytics database unavailable", f"{type(exc).__name__}: {exc}", "unavailable")
         if not rows:
             return problem(404, "Unknown document", f"no completed document with id {doc_id!r}", "unknown-document")
         expires = dt.timedelta(seconds=self.settings.presign_expiry_seconds)

@@ -115,3 +115,12 @@ def test_a_tenant_rule_is_data_plus_a_function() -> None:
     verdict = judge_extraction(ex, extra_rules=[limit])
     assert verdict.status == "NEEDS_REVIEW" and [i.rule for i in verdict.issues] == ["acme.approval_limit"]
     assert all(r.name != "acme.approval_limit" for r in RULES)
+
+
+def test_visual_zone_must_match_the_mrz() -> None:
+    _, gt = evaldata_doc("syn-0014-id_card")
+    ex = extract("id_document", pages_of(gt))
+    assert ex.value("viz_surname") == gt["fields"]["surname"].upper() and judge_extraction(ex).status == "OK"
+    ex.fields["viz_surname"] = Field("viz_surname", "BERNHARD", "BERNHARD", 0.9)
+    (issue,) = judge_extraction(ex).issues
+    assert (issue.rule, issue.expected, issue.found) == ("id.viz_matches_mrz", "BERNARD", "BERNHARD")
