@@ -18,6 +18,7 @@ import faust
 from pagestream.agents.context import SourceInfo, StageContext, decoded_records, now_ms
 from pagestream.agents.layout import LAYOUT_MODEL
 from pagestream.connectors.objectstore import document_prefix
+from pagestream.connectors.results import store_results
 from pagestream.streams import topics
 from pagestream.streams.topics import ASSEMBLY_TABLE, SCHEMA_VERSION
 
@@ -66,18 +67,20 @@ def document_status(state: State) -> str:
     return "FAILED" if not any(s == "OK" for s in statuses) else "PARTIAL"
 
 
-def completed_record(
+def assembled_record(
     doc_id: str,
     state: State,
     texts: dict[int, str],
     *,
+    regions: dict[int, list[dict]] | None = None,
     filename: str | None,
     submitted_at_ms: int | None,
     result_uri: str | None,
     versions: dict[str, str],
     now_ms: int,
 ) -> dict[str, Any]:
-    """The DocumentCompleted event of a complete document, pages in page order."""
+    """The DocumentAssembled event of a complete document, pages in page order with their layout
+    regions (kind, box, order). The document type is whatever classification left in the state."""
     pages = []
     for page_no in range(1, state["page_count"] + 1):
         summary = state["pages"][str(page_no)]
@@ -92,6 +95,10 @@ def completed_record(
                 "engine": summary["engine"],
                 "result_uri": summary["result_uri"],
                 "error_message": summary["error_message"],
+                "regions": [
+                    {"kind": r["kind"], "bbox": list(r["bbox"]), "order": r["order"]}
+                    for r in (regions or {}).get(page_no, [])
+                ],
             }
         )
     status = document_status(state)
@@ -105,11 +112,14 @@ def completed_record(
         "pages": pages,
         "text_inline": True,
         "result_uri": result_uri,
+        "doc_type": state.get("doc_type"),
+        "doc_type_confidence": state.get("doc_type_confidence"),
+        "classifier_version": state.get("classifier_version"),
         "error_code": None if status == "OK" else "pages_failed",
         "error_message": None if status == "OK" else f"pages without a result: {failed}",
         "versions": versions,
         "submitted_at": submitted_at_ms,
-        "completed_at": now_ms,
+        "assembled_at": now_ms,
     }
 
 
@@ -139,7 +149,7 @@ def rejected_record(
     }
 
 
-# --- Faust agent: pages.layout (key doc) -> docs.completed, with the assembly table ----------
+# --- Faust agent: pages.layout (key doc) -> docs.assembled, with the assembly table ----------
 
 
 def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
@@ -169,6 +179,9 @@ def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
                         now_ms(),
                     )
                     await ctx.emit(topics.DOCS_COMPLETED, {**failure, "page_count": state["page_count"]}, doc_id)
+                    await ctx.progress(
+                        doc_id, state["tenant"], "ASSEMBLE", "FAILED", page_count=state["page_count"], message=str(exc)
+                    )
                 state = tombstone(state)
             table[doc_id] = state
             if not state["completed"]:
@@ -186,7 +199,7 @@ def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
 
 
 async def finish(ctx: StageContext, doc_id: str, state: State) -> None:
-    """Read the page results, store document.json, emit DocumentCompleted and progress."""
+    """Read the page results, store document.json, emit DocumentAssembled and progress."""
     prefix = document_prefix(state["tenant"], doc_id)
     manifest_uri = f"s3://{ctx.store.bucket}/{prefix}/manifest.json"
     manifest, results = await asyncio.gather(
@@ -200,6 +213,7 @@ async def finish(ctx: StageContext, doc_id: str, state: State) -> None:
         ),
     )
     texts = {r["page_no"]: r["text"] for r in results}
+    regions = {r["page_no"]: r.get("regions", []) for r in results}
     versions = {
         "schema": SCHEMA_VERSION,
         "ocr": ", ".join(sorted({p["engine"] for p in state["pages"].values() if p["engine"]})),
@@ -213,22 +227,21 @@ async def finish(ctx: StageContext, doc_id: str, state: State) -> None:
         "versions": versions,
         "pages": sorted(results, key=lambda r: r["page_no"]),
     }
-    stored = await ctx.run_io(
-        ctx.store.put, f"{prefix}/document.json", json.dumps(document).encode(), "application/json"
-    )
-    record = completed_record(
+    stored = await ctx.run_io(store_results, ctx.store, prefix, document)
+    record = assembled_record(
         doc_id,
         state,
         texts,
+        regions=regions,
         filename=manifest.get("filename"),
         submitted_at_ms=manifest.get("submitted_at_ms"),
         result_uri=stored.uri,
         versions=versions,
         now_ms=now_ms(),
     )
-    if len(ctx.codecs.encode(topics.DOCS_COMPLETED, record)) > ctx.settings.max_event_bytes:
+    if len(ctx.codecs.encode(topics.DOCS_ASSEMBLED, record)) > ctx.settings.max_event_bytes:
         record = without_text(record)
-    await ctx.emit(topics.DOCS_COMPLETED, record, doc_id)
+    await ctx.emit(topics.DOCS_ASSEMBLED, record, doc_id)
     await ctx.progress(
         doc_id, state["tenant"], "ASSEMBLE", "COMPLETED", page_count=state["page_count"], pages_done=state["page_count"]
     )

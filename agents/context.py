@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import faust
 
 from pagestream.connectors.objectstore import ObjectStore
-from pagestream.streams import topics
+from pagestream.streams import metrics, topics
 from pagestream.streams.codec import Codecs
 from pagestream.streams.errors import DecodeError, PagestreamError
 from pagestream.streams.settings import Settings
@@ -81,13 +81,16 @@ class StageContext:
         return self.topics[spec.name]
 
     async def run_cpu(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self.cpu, fn, *args)
+        with metrics.cpu_task(fn.__name__):
+            return await asyncio.get_running_loop().run_in_executor(self.cpu, fn, *args)
 
     async def run_io(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.io, fn, *args)
 
     async def emit(self, spec: TopicSpec, record: dict[str, Any], doc_id: str, page_no: int | None = None) -> None:
         await self.topic(spec).send(key=topics.key_for(spec, doc_id, page_no), value=self.codecs.encode(spec, record))
+        if spec is topics.DOCS_COMPLETED:
+            metrics.DOCUMENTS_COMPLETED.labels(record["status"]).inc()
 
     async def progress(
         self,
@@ -101,6 +104,7 @@ class StageContext:
         pages_done: int | None = None,
         message: str | None = None,
         duration_ms: int | None = None,
+        versions: dict[str, str] | None = None,
     ) -> None:
         record = {
             "doc_id": doc_id,
@@ -113,8 +117,10 @@ class StageContext:
             "message": message,
             "duration_ms": duration_ms,
             "at": now_ms(),
+            "versions": versions,
         }
         await self.emit(topics.DOCS_PROGRESS, record, doc_id)
+        metrics.record_progress(stage, status, page_no, duration_ms)
 
     async def dead_letter(
         self,
@@ -149,6 +155,7 @@ class StageContext:
             "at": now_ms(),
         }
         await self.emit(topics.PAGES_DLQ, record, doc_id or "unknown")
+        metrics.record_error(stage, code)
 
     def close(self) -> None:
         self.cpu.shutdown(wait=False, cancel_futures=True)

@@ -336,6 +336,7 @@ async def _ingest_page(
         page_count=facts.page_count,
         pages_done=page_no,
         duration_ms=elapsed,
+        versions={"renderer": facts.renderer},
     )
 
 

@@ -1,84 +1,47 @@
-"""Layout: OCR lines in, regions in reading order out.
+"""Layout: a page's OCR lines and image in, regions in reading order out (pages.ocr → pages.layout).
 
-This first layout method is geometric: consecutive lines of the engine's reading order that sit
-close together and overlap horizontally form one text block; a leading block set in larger type
-is the title. Tables, key-values, figures and the layout model come with the layout issue; the
+The analysis itself is ``agents.layout_analysis`` (geometry plus the layout model); it runs in the
+worker's process pool, where the model is loaded once per process, since it needs the page image.
+Regions carry their kind, box, text, confidence and source, table cells and key-value pairs; the
 method's name and version travel in every event so results say what produced them.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass
-from statistics import median
+from dataclasses import asdict
 
 import faust
+import numpy as np
+from PIL import Image
 
 from pagestream.agents.context import SourceInfo, StageContext, decoded_records, now_ms
-from pagestream.agents.ocr import Box
+from pagestream.agents.layout_analysis import GEOMETRY_VERSION, Region, analyse_page, page_text
+from pagestream.agents.layout_model import MODEL_NAME, process_model
 from pagestream.connectors.objectstore import document_prefix
 from pagestream.streams import topics
 from pagestream.streams.errors import PagestreamError
 
 log = logging.getLogger(__name__)
 
-LAYOUT_MODEL = "geometry-blocks/1"
-_GAP_FACTOR = 0.9  # a vertical gap above this many line heights starts a new block
-_TITLE_FACTOR = 1.4  # a first block whose lines are this much taller than usual is the title
+LAYOUT_MODEL = f"{GEOMETRY_VERSION}+{MODEL_NAME}"
 
 
-@dataclass(frozen=True)
-class LineIn:
-    text: str
-    bbox: Box
+def layout_png(png: bytes, lines: list[dict], width: int, height: int) -> list[Region]:
+    """Lay out one page in a pool process (the model is loaded there once)."""
+    with Image.open(io.BytesIO(png)) as image:
+        grey = np.asarray(image.convert("L"))
+    if grey.shape[:2] != (height, width):  # boxes are in the OCR image's pixels
+        grey = np.asarray(Image.fromarray(grey).resize((width, height)))
+    return analyse_page(lines, width, height, grey, process_model().detect(grey))
 
 
-@dataclass(frozen=True)
-class Region:
-    kind: str
-    bbox: Box
-    text: str
-    order: int
-
-
-def _union(boxes: list[Box]) -> Box:
-    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
-
-
-def _overlaps_horizontally(a: Box, b: Box) -> bool:
-    return min(a[2], b[2]) > max(a[0], b[0])
-
-
-def layout_regions(lines: list[LineIn]) -> list[Region]:
-    """Group lines into blocks in reading order (the order the lines came in)."""
-    lines = [ln for ln in lines if ln.text.strip()]
-    if not lines:
-        return []
-    height = median(ln.bbox[3] - ln.bbox[1] for ln in lines) or 1
-    blocks: list[list[LineIn]] = []
-    for line in lines:
-        if blocks:
-            prev = blocks[-1][-1]
-            gap = line.bbox[1] - prev.bbox[3]
-            if -height <= gap <= _GAP_FACTOR * height and _overlaps_horizontally(
-                _union([b.bbox for b in blocks[-1]]), line.bbox
-            ):
-                blocks[-1].append(line)
-                continue
-        blocks.append([line])
-    regions = []
-    for order, block in enumerate(blocks):
-        block_height = median(ln.bbox[3] - ln.bbox[1] for ln in block)
-        kind = "title" if order == 0 and len(blocks) > 1 and block_height >= _TITLE_FACTOR * height else "text"
-        regions.append(Region(kind, _union([ln.bbox for ln in block]), "\n".join(ln.text for ln in block), order))
-    return regions
-
-
-def page_text(regions: list[Region]) -> str:
-    """Page text in reading order, blocks separated by a blank line."""
-    return "\n\n".join(r.text for r in regions)
+def region_record(region: Region) -> dict:
+    """A region as the PageLayout Region record (and in the stored page result)."""
+    return asdict(region) | {"bbox": list(region.bbox)}
 
 
 def page_result(page: dict, regions: list[Region]) -> dict:
@@ -96,7 +59,7 @@ def page_result(page: dict, regions: list[Region]) -> dict:
         "layout_model": LAYOUT_MODEL,
         "mean_confidence": page["mean_confidence"],
         "text": page_text(regions),
-        "regions": [asdict(r) for r in regions],
+        "regions": [region_record(r) for r in regions],
         "lines": page["lines"],
     }
 
@@ -133,7 +96,8 @@ async def layout_page(ctx: StageContext, page: dict) -> dict:
     if page["status"] != "OK":
         return layout_record(page, [], None)
     started = time.perf_counter()
-    regions = layout_regions([LineIn(ln["text"], tuple(ln["bbox"])) for ln in page["lines"]])
+    png = await ctx.run_io(ctx.store.get, page["image_uri"])
+    regions = await ctx.run_cpu(layout_png, png, page["lines"], page["width"], page["height"])
     key = f"{document_prefix(page['tenant'], page['doc_id'])}/results/page-{page['page_no']:04d}.json"
     stored = await ctx.run_io(ctx.store.put, key, json.dumps(page_result(page, regions)).encode(), "application/json")
     await ctx.progress(
@@ -144,6 +108,7 @@ async def layout_page(ctx: StageContext, page: dict) -> dict:
         page_no=page["page_no"],
         page_count=page["page_count"],
         duration_ms=int((time.perf_counter() - started) * 1000),
+        versions={"layout": LAYOUT_MODEL},
     )
     return layout_record(page, regions, stored.uri)
 
@@ -162,7 +127,7 @@ def layout_record(
         "engine": page["engine"],
         "engine_version": page["engine_version"],
         "layout_model": LAYOUT_MODEL,
-        "regions": [asdict(r) | {"bbox": list(r.bbox)} for r in regions],
+        "regions": [region_record(r) for r in regions],
         "text": page_text(regions),
         "word_count": sum(len(ln["words"]) for ln in page["lines"]),
         "mean_confidence": page["mean_confidence"],

@@ -284,4 +284,5 @@ async def ocr_page(ctx: StageContext, page: dict) -> None:
         page_no=page["page_no"],
         page_count=page["page_count"],
         duration_ms=result.duration_ms,
+        versions={"ocr": f"{result.engine} {result.engine_version}", "ocr_model": result.model},
     )

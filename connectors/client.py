@@ -2,10 +2,11 @@
 
     from pagestream.connectors.client import Client
     with Client() as client:
-        watch = client.watch()                    # start listening before submitting
         doc_id = client.submit("invoice.pdf", tenant="acme")
-        for event in watch.until_completed({doc_id}):
-            print(event.kind, event.record)
+        for item in client.progress(doc_id):      # Progress events, then the DocumentCompleted
+            print(item)
+        for result in client.results(tenant="acme", since=0, timeout=5):  # typed results
+            print(result.doc_id, result.status, result.text[:80])
 
 Producers use confluent-kafka with acks=all, idempotence and the murmur2 partitioner, so keys
 land on the same partitions as with Faust's aiokafka producer. Documents are uploaded to the
@@ -14,18 +15,20 @@ object store first; the event carries only the reference (claim check).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import OFFSET_END, Consumer, KafkaException, Producer, TopicPartition
 
 from pagestream.connectors.objectstore import ObjectStore, StoredObject, document_prefix
+from pagestream.connectors.records import DocumentCompleted, Progress
 from pagestream.streams import topics
 from pagestream.streams.codec import Codecs, registry_client
 from pagestream.streams.errors import PagestreamError
@@ -48,10 +51,31 @@ class Event:
     record: dict[str, Any]
 
 
-class Watch:
-    """Events of docs.progress and docs.completed from the moment the watch was opened."""
+# Events of a document can carry timestamps a little before its submission time when the clocks
+# of the submitting machine and the workers differ; reading back this much earlier covers that.
+_CLOCK_SKEW_MS = 10_000
+_REMEMBERED_SUBMISSIONS = 10_000  # submission times a client keeps for progress()
 
-    def __init__(self, settings: Settings, codecs: Codecs) -> None:
+Since = dt.datetime | int | None  # a time, or milliseconds since the epoch; None: from now on
+
+
+def since_ms(since: Since) -> int | None:
+    if isinstance(since, dt.datetime):
+        return int(since.timestamp() * 1000)
+    return since
+
+
+class Watch:
+    """Events of docs.progress and docs.completed from the moment the watch was opened (or from
+    ``since``: a time, found per partition with the broker's time index)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        codecs: Codecs,
+        specs: Iterable[TopicSpec] = (topics.DOCS_PROGRESS, topics.DOCS_COMPLETED),
+        since: Since = None,
+    ) -> None:
         self._codecs = codecs
         self._consumer = Consumer(
             {
@@ -61,16 +85,23 @@ class Watch:
             },
             logger=_kafka_log,
         )
-        self._specs = {
-            topics.DOCS_PROGRESS.name: topics.DOCS_PROGRESS,
-            topics.DOCS_COMPLETED.name: topics.DOCS_COMPLETED,
-        }
-        assignment = []
+        self._specs = {spec.name: spec for spec in specs}
+        partitions = []
         for name in self._specs:
             meta = self._consumer.list_topics(name, timeout=10).topics[name]
-            for partition in meta.partitions:
-                _, high = self._consumer.get_watermark_offsets(TopicPartition(name, partition), timeout=10)
-                assignment.append(TopicPartition(name, partition, high))
+            partitions += [TopicPartition(name, partition) for partition in meta.partitions]
+        start = since_ms(since)
+        if start is None:
+            assignment = [
+                TopicPartition(tp.topic, tp.partition, self._consumer.get_watermark_offsets(tp, timeout=10)[1])
+                for tp in partitions
+            ]
+        else:
+            found = self._consumer.offsets_for_times(
+                [TopicPartition(tp.topic, tp.partition, start) for tp in partitions], timeout=10
+            )
+            # -1: no message at or after that time in the partition, so start at its end.
+            assignment = [tp if tp.offset >= 0 else TopicPartition(tp.topic, tp.partition, OFFSET_END) for tp in found]
         self._consumer.assign(assignment)
 
     def events(self, timeout: float | None = None) -> Iterator[Event]:
@@ -107,6 +138,11 @@ def _printable_name(path: Path) -> str:
     return os.fsencode(path.name).decode("utf-8", errors="replace")
 
 
+def source_key(tenant: str, doc_id: str) -> str:
+    """Object key of a submitted document's original bytes (the claim check of DocumentSubmitted)."""
+    return f"{document_prefix(tenant, doc_id)}/source/original"
+
+
 class Client:
     """Submit documents to pagestream and watch their progress and results."""
 
@@ -127,6 +163,7 @@ class Client:
             },
             logger=_kafka_log,
         )
+        self._submitted_at: dict[str, int] = {}  # doc_id -> ms, so progress() starts at the submission
 
     def __enter__(self) -> Client:
         return self
@@ -136,6 +173,62 @@ class Client:
 
     def watch(self) -> Watch:
         return Watch(self.settings, self.codecs)
+
+    def results(
+        self,
+        doc_ids: Iterable[str] | None = None,
+        *,
+        tenant: str | None = None,
+        since: Since = None,
+        timeout: float | None = None,
+    ) -> Iterator[DocumentCompleted]:
+        """Typed results from docs.completed, from now on (or from ``since``).
+
+        With ``doc_ids`` the iterator ends once each of them has a result (TimeoutError if
+        ``timeout`` passes first); without, it runs until ``timeout`` (forever when None).
+        """
+        pending = set(doc_ids) if doc_ids is not None else None
+        watch = Watch(self.settings, self.codecs, (topics.DOCS_COMPLETED,), since)
+        try:
+            for event in watch.events(timeout):
+                record = event.record
+                if (tenant is not None and record["tenant"] != tenant) or (
+                    pending is not None and record["doc_id"] not in pending
+                ):
+                    continue
+                yield DocumentCompleted.from_record(record)
+                if pending is not None:
+                    pending.discard(record["doc_id"])
+                    if not pending:
+                        return
+        finally:
+            watch.close()
+        if pending:
+            raise TimeoutError(f"no result within {timeout} s for: {', '.join(sorted(pending))}")
+
+    def progress(
+        self, doc_id: str, *, since: Since = None, timeout: float | None = None
+    ) -> Iterator[Progress | DocumentCompleted]:
+        """The document's progress events, then its DocumentCompleted, then the end.
+
+        Reads from the submission when this client submitted the document, else from ``since``
+        (default: now), so nothing is missed between ``submit`` and this call.
+        """
+        start = since_ms(since)
+        if start is None and doc_id in self._submitted_at:
+            start = self._submitted_at[doc_id] - _CLOCK_SKEW_MS
+        watch = Watch(self.settings, self.codecs, since=start)
+        try:
+            for event in watch.events(timeout):
+                if event.record["doc_id"] != doc_id:
+                    continue
+                if event.kind == "completed":
+                    yield DocumentCompleted.from_record(event.record)
+                    return
+                yield Progress.from_record(event.record)
+        finally:
+            watch.close()
+        raise TimeoutError(f"document {doc_id} did not complete within {timeout} s")
 
     def submit(
         self,
@@ -159,26 +252,46 @@ class Client:
             name = filename or _printable_name(path)
         doc_id = doc_id or uuid.uuid4().hex
         stored = self.upload(data, tenant=tenant, doc_id=doc_id)
+        return self.submit_stored(
+            doc_id, stored, tenant=tenant, filename=name, ocr_engine=ocr_engine, render_dpi=render_dpi
+        )
+
+    def submit_stored(
+        self,
+        doc_id: str,
+        stored: StoredObject,
+        *,
+        tenant: str,
+        filename: str,
+        ocr_engine: str | None = None,
+        render_dpi: int | None = None,
+    ) -> str:
+        """Publish DocumentSubmitted for a document already in the object store (e.g. uploaded
+        through a presigned URL); returns its doc_id."""
+        submitted_at = int(time.time() * 1000)
         self.publish(
             {
                 "doc_id": doc_id,
                 "tenant": tenant,
-                "filename": name,
+                "filename": filename,
                 "source_uri": stored.uri,
                 "sha256": stored.sha256,
                 "size_bytes": stored.size,
                 "content_type": None,
-                "submitted_at": int(time.time() * 1000),
+                "submitted_at": submitted_at,
                 "render_dpi": render_dpi,
                 "ocr_engine": ocr_engine,
                 "schema_version": SCHEMA_VERSION,
             }
         )
+        self._submitted_at[doc_id] = submitted_at
+        if len(self._submitted_at) > _REMEMBERED_SUBMISSIONS:
+            del self._submitted_at[next(iter(self._submitted_at))]
         return doc_id
 
     def upload(self, data: bytes, *, tenant: str, doc_id: str) -> StoredObject:
         """Store a document's bytes under its tenant's namespace (the claim check)."""
-        return self.store.put(f"{document_prefix(tenant, doc_id)}/source/original", data)
+        return self.store.put(source_key(tenant, doc_id), data)
 
     def publish(self, submission: dict[str, Any]) -> None:
         """Publish a DocumentSubmitted and wait until Kafka has it (acks=all)."""
@@ -197,9 +310,7 @@ class Client:
                 f"accepted: keep file names and fields short, the document itself goes to the object store): {exc}"
             ) from exc
         if self._producer.flush(30) or errors:
-            raise SubmitError(
-                f"Kafka did not accept the submission of {submission['filename']}: {errors or 'timeout'}"
-            )
+            raise SubmitError(f"Kafka did not accept the submission of {submission['filename']}: {errors or 'timeout'}")
 
     def close(self) -> None:
         self._producer.flush(10)

@@ -7,6 +7,7 @@ namespace with ``..`` or absolute paths.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import re
@@ -93,6 +94,56 @@ class ObjectStore:
         finally:
             response.close()
             response.release_conn()
+
+    def presigned_put(self, key: str, expires_seconds: int) -> str:
+        """A URL that lets its holder PUT one object at ``key`` until it expires (large uploads)."""
+        return self._client.presigned_put_object(self.bucket, key, expires=dt.timedelta(seconds=expires_seconds))
+
+    def size(self, key: str) -> int | None:
+        """Size of the object at ``key`` in bytes, or None when there is none."""
+        try:
+            return self._client.stat_object(self.bucket, key).size
+        except S3Error as exc:
+            if exc.code in {"NoSuchKey", "NoSuchObject", "NotFound"}:
+                return None
+            raise ObjectStoreError(f"cannot stat s3://{self.bucket}/{key}: {exc.code}") from exc
+
+    def digest(self, key: str, head_bytes: int = 1024) -> tuple[StoredObject, bytes]:
+        """Reference, sha256 and size of a stored object, read as a stream (any size), and its
+        first ``head_bytes`` (to tell its type)."""
+        uri = f"s3://{self.bucket}/{key}"
+        try:
+            response = self._client.get_object(self.bucket, key)
+        except S3Error as exc:
+            raise ObjectStoreError(f"cannot read {uri}: {exc.code}", code="object_missing") from exc
+        sha, size, head = hashlib.sha256(), 0, b""
+        try:
+            for chunk in response.stream(1 << 20):
+                sha.update(chunk)
+                size += len(chunk)
+                if len(head) < head_bytes:
+                    head += chunk[: head_bytes - len(head)]
+        finally:
+            response.close()
+            response.release_conn()
+        return StoredObject(uri, sha.hexdigest(), size), head
+
+    def remove(self, key: str) -> None:
+        try:
+            self._client.remove_object(self.bucket, key)
+        except S3Error as exc:
+            raise ObjectStoreError(f"cannot remove s3://{self.bucket}/{key}: {exc.code}") from exc
+
+    def keys(self, prefix: str) -> list[str]:
+        """Every key under ``prefix/``, in name order."""
+        try:
+            return sorted(o.object_name for o in self._client.list_objects(self.bucket, f"{prefix}/", recursive=True))
+        except S3Error as exc:
+            raise ObjectStoreError(f"cannot list s3://{self.bucket}/{prefix}/: {exc.code}") from exc
+
+    def presigned_url(self, key: str, expires: dt.timedelta) -> str:
+        """A URL that downloads ``key`` without credentials until it expires (at most 7 days)."""
+        return self._client.presigned_get_object(self.bucket, key, expires=expires)
 
     def healthy(self) -> bool:
         try:

@@ -1,5 +1,5 @@
 """Local services behind ``pagestream up``/``down``/``status``: Kafka, schema registry, object
-store and Faust workers, each a background process with a pid file and a log in the state dir.
+store, Faust workers and the ClickHouse sink, each a background process with a pid file and a log in the state dir.
 
 Kafka, the registry and the object store are started by the repository's ``ops/`` scripts (Maven
 fetches Kafka's and Apicurio's jars; Go builds MinIO); the workers are processes started here. Every start is
@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import httpx
 
 from pagestream.streams.errors import ServiceError
 from pagestream.streams.settings import Settings
@@ -53,6 +55,8 @@ def service_env(settings: Settings) -> dict[str, str]:
         "PAGESTREAM_S3_PORT": str(settings.s3_port),
         "PAGESTREAM_S3_ACCESS_KEY": settings.s3_access_key,
         "PAGESTREAM_S3_SECRET_KEY": settings.s3_secret_key,
+        "PAGESTREAM_BRIDGE_PORT": str(settings.bridge_port),
+        "PAGESTREAM_METRICS_PORT": str(settings.metrics_port),
         "OMP_THREAD_LIMIT": "1",
         "ORT_DISABLE_TELEMETRY": "1",
     }
@@ -217,6 +221,28 @@ def worker(settings: Settings, worker_id: int) -> ProcessService:
         f"worker-{worker_id}",
         [sys.executable, "-m", "pagestream.streams.cli", "worker", "--id", str(worker_id)],
         ready=lambda log: "Ready" in log.read_text(errors="replace"),
-        address=f"consumer group {settings.app_id}",
+        address=f"consumer group {settings.app_id}, metrics on :{settings.metrics_port + worker_id}",
         start_timeout=180.0,
+    )
+
+
+def sink_ready(settings: Settings) -> bool:
+    """The sink has its database (migrated) and consumes: ``pagestream sql`` answers from now on."""
+    try:
+        status = httpx.get(f"{settings.bridge_url}/v1/sink", timeout=2).json()
+    except (httpx.HTTPError, ValueError):
+        return False
+    return status.get("state") in ("running", "retrying")
+
+
+def bridge(settings: Settings) -> ProcessService:
+    """The HTTP bridge (uploads, SSE, dashboard, /metrics) with the ClickHouse sink and SQL endpoint,
+    ready once uvicorn has started it and the sink consumes."""
+    return ProcessService(
+        "bridge",
+        [sys.executable, "-m", "pagestream.streams.cli", "bridge"],
+        ready=lambda log: "Application startup complete" in log.read_text(errors="replace")
+        and sink_ready(settings),
+        address=f"http://{settings.bridge_host}:{settings.bridge_port}",
+        start_timeout=120.0,
     )

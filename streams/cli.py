@@ -42,8 +42,12 @@ def to_json(record: dict[str, Any]) -> str:
 def _services(settings: Settings, workers: int) -> list:
     from pagestream.connectors import services
 
-    return [services.kafka(settings), services.registry(settings), services.object_store(settings)] + [
-        services.worker(settings, i) for i in range(workers)
+    return [
+        services.kafka(settings),
+        services.registry(settings),
+        services.object_store(settings),
+        *(services.worker(settings, i) for i in range(workers)),
+        services.bridge(settings),
     ]
 
 
@@ -57,7 +61,7 @@ def cmd_up(settings: Settings, workers: int, quiet: bool = False) -> int:
     from pagestream.streams.provision import provision
 
     say = (lambda *_: None) if quiet else (lambda msg: print(msg, file=sys.stderr))
-    infra, worker_services = _services(settings, workers)[:3], _services(settings, workers)[3:]
+    infra, processes = _services(settings, workers)[:3], _services(settings, workers)[3:]
     started = time.perf_counter()
     for service in infra:
         say(f"starting {service.name} …")
@@ -65,10 +69,10 @@ def cmd_up(settings: Settings, workers: int, quiet: bool = False) -> int:
     facts = provision(settings)
     if facts["topics_created"]:
         say(f"created topics: {', '.join(facts['topics_created'])}")
-    for service in worker_services:
+    for service in processes:
         say(f"starting {service.name} …")
         service.start(settings)
-    say(f"pagestream is up after {time.perf_counter() - started:.1f} s")
+    say(f"pagestream is up after {time.perf_counter() - started:.1f} s; dashboard: {settings.bridge_url}/dashboard")
     if not quiet:
         _print_status(settings, as_json=False)
     return 0
@@ -88,6 +92,7 @@ def _print_status(settings: Settings, as_json: bool) -> bool:
         "kafka_bootstrap": settings.bootstrap_servers,
         "registry_url": settings.registry_url,
         "s3_endpoint": settings.s3_endpoint,
+        "sql_endpoint": f"{settings.bridge_url}/v1/sql",
         "services": rows,
     }
     if as_json:
@@ -108,12 +113,29 @@ def cmd_worker(settings: Settings, worker_id: int) -> int:
     import faust
 
     from pagestream.streams.app import create_app
+    from pagestream.streams.metrics import serve_worker_metrics
 
     app, ctx = create_app(settings, worker_id)
+    serve_worker_metrics(settings, worker_id)
     try:
         faust.Worker(app, loglevel="INFO").execute_from_commandline()
     finally:
         ctx.close()
+    return 0
+
+
+def cmd_bridge(settings: Settings) -> int:
+    from pagestream.connectors.bridge.app import serve
+
+    serve(settings)
+    return 0
+
+
+def cmd_sql(settings: Settings, query: str, as_json: bool) -> int:
+    from pagestream.connectors.clickhouse.sqlclient import format_table, post_sql
+
+    result = post_sql(settings, query)
+    print(json.dumps(result, ensure_ascii=False) if as_json else format_table(result))
     return 0
 
 
@@ -325,8 +347,12 @@ def build_parser() -> argparse.ArgumentParser:
     chaos.add_argument("--workers", type=int, default=2)
     chaos.add_argument("--no-broker-restart", action="store_true")
     chaos.add_argument("--json", action="store_true")
+    sql = sub.add_parser("sql", help="run a read-only ClickHouse query and print a table")
+    sql.add_argument("query", help='e.g. "SELECT status, count() FROM documents FINAL GROUP BY status"')
+    sql.add_argument("--json", action="store_true", help="print the JSON answer (columns, rows)")
     worker = sub.add_parser("worker", help="run one Faust worker in the foreground")
     worker.add_argument("--id", type=int, default=0, help="worker number (own data dir)")
+    sub.add_parser("bridge", help="run the HTTP bridge in the foreground (uploads, SSE, dashboard, metrics)")
     return parser
 
 
@@ -354,6 +380,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_soak(settings, args.pages, args.json)
         if args.command == "chaos":
             return cmd_chaos(settings, args.docs, args.kills, args.workers, not args.no_broker_restart, args.json)
+        if args.command == "bridge":
+            return cmd_bridge(settings)
+        if args.command == "sql":
+            return cmd_sql(settings, args.query, args.json)
         return cmd_worker(settings, args.id)
     except PagestreamError as exc:
         print(f"pagestream: {exc}", file=sys.stderr)

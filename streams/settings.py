@@ -77,6 +77,29 @@ class Settings(BaseSettings):
 
     max_event_bytes: int = 900_000  # keep Kafka messages under the 1 MB default
 
+    validation_min_confidence: float = 0.5  # extracted fields below this need review
+
+    # HTTP bridge (connectors/bridge): uploads, SSE, dashboard, /metrics, and the SQL endpoint with
+    # the ClickHouse sink in the same process; workers serve their metrics on metrics_port + id.
+    bridge_host: str = "127.0.0.1"  # where the bridge and the workers' metrics listen
+    bridge_port: int = 8000
+    bridge_index_size: int = 10_000  # documents whose status the bridge keeps in memory
+    bridge_rebuild_events: int = 50_000  # per partition, read back at start to rebuild the index
+    sse_keepalive_seconds: float = 15.0
+    sse_buffer_events: int = 10_000  # per stream; a client further behind is cut off and resumes
+    lag_interval_seconds: float = 5.0
+    metrics_port: int = 9400  # worker N serves Prometheus metrics on metrics_port + N
+    # A ClickHouse server (http(s)://user:password@host:8123); default: embedded chDB in the state dir.
+    clickhouse_url: str | None = None
+    clickhouse_database: str = "pagestream"
+    sink_group: str = "pagestream-sink"  # consumer group of the ClickHouse sink
+    sink_batch_rows: int = 5000  # flush when this many rows are buffered ...
+    sink_batch_seconds: float = 1.0  # ... or when the oldest buffered row is this old
+    sink_retry_max_seconds: float = 30.0  # longest wait between write attempts while ClickHouse is down
+    sql_max_rows: int = 10_000  # rows returned by POST /v1/sql at most
+    sql_timeout_seconds: float = 30.0
+    presign_expiry_seconds: int = 3600  # lifetime of presigned download and upload URLs
+
     @property
     def bootstrap_servers(self) -> str:
         return self.kafka_bootstrap or f"{self.kafka_host}:{self.kafka_port}"
@@ -88,6 +111,15 @@ class Settings(BaseSettings):
     @property
     def s3_endpoint(self) -> str:
         return self.s3_endpoint_override or f"http://{self.s3_host}:{self.s3_port}"
+
+    @property
+    def bridge_url(self) -> str:
+        return f"http://{self.bridge_host}:{self.bridge_port}"
+
+    @property
+    def clickhouse_dsn(self) -> str:
+        """The clickhouse-connect DSN: the server by URL, else chDB in ``<state_dir>/clickhouse``."""
+        return self.clickhouse_url or f"chdb://{(self.state_dir / 'clickhouse').resolve()}"
 
     @property
     def in_flight_pages(self) -> int:

@@ -33,6 +33,7 @@ PAGES_RAW = TopicSpec("pages.raw", "PageRendered", KeyBy.PAGE)
 PAGES_OCR = TopicSpec("pages.ocr", "PageOcr", KeyBy.PAGE)
 PAGES_LAYOUT = TopicSpec("pages.layout", "PageLayout", KeyBy.DOC)
 DOCS_PROGRESS = TopicSpec("docs.progress", "DocumentProgress", KeyBy.DOC)
+DOCS_ASSEMBLED = TopicSpec("docs.assembled", "DocumentAssembled", KeyBy.DOC)
 DOCS_COMPLETED = TopicSpec("docs.completed", "DocumentCompleted", KeyBy.DOC)
 PAGES_DLQ = TopicSpec("pages.dlq", "ErrorEvent", KeyBy.DOC)
 
@@ -42,11 +43,13 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     PAGES_OCR,
     PAGES_LAYOUT,
     DOCS_PROGRESS,
+    DOCS_ASSEMBLED,
     DOCS_COMPLETED,
     PAGES_DLQ,
 )
 
 ASSEMBLY_TABLE = "assembly"
+VALIDATION_TABLE = "validation"
 SCHEMA_VERSION = "1"  # version of the event schemas in schemas/avro, written into every result
 
 

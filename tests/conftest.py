@@ -37,6 +37,13 @@ def text_image(lines: list[str], size: tuple[int, int] = (1200, 400), fmt: str =
     return out.getvalue()
 
 
+@pytest.fixture(scope="session")
+def chdb_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A state dir whose embedded chDB (``<dir>/clickhouse``) every in-process test shares: chDB
+    lets a process use one data directory at a time, so tests keep apart by database name."""
+    return tmp_path_factory.mktemp("chdb-state")
+
+
 # --- the real local stack (integration and end-to-end tests) -------------------------------------
 
 # Test ports; PAGESTREAM_TEST_PORT_OFFSET moves them all, so several checkouts can test at once.
@@ -46,6 +53,8 @@ TEST_PORTS = {
     "PAGESTREAM_KAFKA_CONTROLLER_PORT": str(19093 + _OFFSET),
     "PAGESTREAM_REGISTRY_PORT": str(18081 + _OFFSET),
     "PAGESTREAM_S3_PORT": str(19000 + _OFFSET),
+    "PAGESTREAM_BRIDGE_PORT": str(18000 + _OFFSET),
+    "PAGESTREAM_METRICS_PORT": str(18050 + _OFFSET),
 }
 
 
@@ -100,7 +109,7 @@ def read_topic(settings, spec, match, timeout: float = 60.0, count: int = 1) -> 
             except DecodeError:
                 continue  # poison messages that other tests put on the topic on purpose
             if match(record):
-                found.append(record | {"_partition": msg.partition(), "_key": msg.key()})
+                found.append(record | {"_partition": msg.partition(), "_offset": msg.offset(), "_key": msg.key()})
     finally:
         consumer.close()
     return found

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pagestream.agents.assemble import add_page, completed_record, document_status, is_complete, tombstone, without_text
+from pagestream.agents.assemble import add_page, assembled_record, document_status, is_complete, tombstone, without_text
 
 
 def page(no: int, status: str = "OK", count: int = 3) -> dict:
@@ -28,7 +28,7 @@ def test_pages_in_any_order_with_duplicates_complete_once() -> None:
         state, new = add_page(state, page(no))
         if new and is_complete(state):
             completions += 1
-            record = completed_record(
+            record = assembled_record(
                 "d",
                 state,
                 {1: "one", 2: "two", 3: "three"},
@@ -57,7 +57,7 @@ def test_partial_and_failed_documents() -> None:
     for no, status in ((1, "OK"), (2, "FAILED"), (3, "OK")):
         state, _ = add_page(state, page(no, status))
     assert document_status(state) == "PARTIAL"
-    record = completed_record(
+    record = assembled_record(
         "d", state, {1: "a", 3: "c"}, filename=None, submitted_at_ms=None, result_uri=None, versions={}, now_ms=1
     )
     assert record["error_message"] == "pages without a result: [2]" and record["pages"][1]["text"] is None

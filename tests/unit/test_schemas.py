@@ -20,6 +20,7 @@ REQUIRED = {
     "PageOcr",
     "PageLayout",
     "DocumentProgress",
+    "DocumentAssembled",
     "DocumentCompleted",
     "ErrorEvent",
 }

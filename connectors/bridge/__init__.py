@@ -1,0 +1,1 @@
+"""The HTTP bridge: uploads, SSE progress streams, results, dashboard, metrics (see app.py)."""
