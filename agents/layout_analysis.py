@@ -79,10 +79,11 @@ class _Block:
     confidence: float = 0.6
     source: str = "geometry"
     lines: list[list[Word]] = field(default_factory=list)
+    box: Box | None = None  # the model's box, when it outlines the block better than its words
 
     @property
     def bbox(self) -> Box:
-        return union(w.bbox for w in self.words)
+        return self.box or union(w.bbox for w in self.words)
 
     @property
     def text(self) -> str:
@@ -145,6 +146,7 @@ def _model_tables(detections: list[Detection], tables: list[TableFound], words: 
     """Geometric tables, plus model table boxes that geometry missed or found only in pieces
     (those pieces give way); the cells of a model table come from the alignment of its words."""
     found = list(tables)
+    body = median(w.bbox[3] - w.bbox[1] for w in words) if words else 0
     for det in detections:
         if det.label != "table":
             continue
@@ -154,8 +156,13 @@ def _model_tables(detections: list[Detection], tables: list[TableFound], words: 
             continue
         # The model's box may clip a header row that geometry saw: take both.
         frame = union([det.bbox, *(t.bbox for t in pieces)])
-        inside = [w for w in words if covered(w.bbox, frame) > 0.5]
+        # Title-sized type is not table content (the model's boxes often take in a heading).
+        inside = [w for w in words if covered(w.bbox, frame) > 0.5 and w.bbox[3] - w.bbox[1] < _TITLE_FACTOR * body]
         rows = rows_of(inside)
+        # Lines above the first and below the last multi-cell row (a heading, an address) stay out.
+        multi = [i for i, r in enumerate(rows) if len(r.segments) >= 2]
+        rows = rows[multi[0] : multi[-1] + 1] if multi else []
+        inside = [w for r in rows for w in r.words]
         if len(rows) < 2:
             continue
         columns = column_ranges(rows)
@@ -214,10 +221,21 @@ def _text_blocks(lines: list[dict], free: list[Word], width: int, height: int) -
             target.lines.append(list(ws))
     for block in blocks:
         _classify_block(block, line_height, width, height)
-    titles = [b for b in blocks if b.kind == "title"]
-    for extra in titles[1:]:
-        extra.kind = "heading"
+    # One title: the block in the largest type near the top (a document's name, e.g. INVOICE,
+    # rather than the letterhead above it).
+    titles = [b for b in blocks if b.kind in ("title", "heading") and b.bbox[1] < 0.35 * height]
+    if titles:
+        best = max(titles, key=lambda b: (_line_height(b), -b.bbox[1]))
+        for b in titles:
+            if b.kind == "title" and b is not best:
+                b.kind = "heading"
+        if _line_height(best) >= _TITLE_FACTOR * line_height:
+            best.kind = "title"
     return blocks
+
+
+def _line_height(block: _Block) -> float:
+    return median(union(w.bbox for w in line)[3] - union(w.bbox for w in line)[1] for line in block.lines)
 
 
 def _is_gappy(row: Row) -> bool:
@@ -256,17 +274,21 @@ def _apply_model(blocks: list[_Block], detections: list[Detection], kinds: dict[
         kind = kinds[det.label]
         if kind in ("table", "figure"):
             continue
+        # A model paragraph also takes in fragments geometry misread as headings (formula pieces).
+        takes = ("text", "heading") if kind == "text" else ("text", "heading", "title")
         inside = [
             b
             for b in out
             if covered(b.bbox, det.bbox) > 0.6
-            and (b.kind == "text" or (b.kind in ("heading", "title") and (kind != "text" or len(b.words) <= 3)))
+            and b.kind in takes
+            and (b.kind == "text" or len(b.words) <= 3 or kind != "text")
         ]
-        if not inside or (kind == "text" and len(inside) < 2):
+        if not inside:
             continue
         inside.sort(key=lambda b: (b.bbox[1], b.bbox[0]))
         merged = _Block([w for b in inside for w in b.words], kind, det.score, "model+geometry")
         merged.lines = [line for b in inside for line in b.lines]
+        merged.box = union([det.bbox, merged.bbox]) if kind == "text" else None
         out = [b for b in out if b not in inside] + [merged]
     return out
 
@@ -304,7 +326,8 @@ def _ink_regions(image: np.ndarray, words: list[Word], rules: list, detections: 
     # A model figure replaces the ink pieces inside it (plots with axis labels break into many).
     # Photos, logos and signatures stay geometric: the model calls them all figures.
     for det in detections:
-        if det.label == "figure" and not any(covered(r.bbox, det.bbox) > 0.5 and r.kind != "figure" for r in regions):
+        text_share = sum(area(w.bbox) for w in words if covered(w.bbox, det.bbox) > 0.5) / max(1, area(det.bbox))
+        if det.label == "figure" and text_share < 0.06:  # a card or a form is no figure
             regions = [r for r in regions if covered(r.bbox, det.bbox) <= 0.5]
             regions.append(Region("figure", det.bbox, "", 0, det.score, "model"))
     return regions
