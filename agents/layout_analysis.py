@@ -298,6 +298,8 @@ def _ink_regions(image: np.ndarray, words: list[Word], rules: list, detections: 
     height, width = image.shape[:2]
     ink = (image < 160).astype(np.uint8)
     for w in words:
+        if w.confidence < 0.5 and not w.text.isalnum():
+            continue  # what an OCR engine makes of a signature or a logo is ink, not text
         x0, y0, x1, y1 = w.bbox
         pad = max(2, (y1 - y0) // 4)
         ink[max(0, y0 - pad) : y1 + pad, max(0, x0 - pad) : x1 + pad] = 0
