@@ -115,9 +115,10 @@ def analyse_page(
     pairs += stacked
     claimed = {(w.text, w.bbox) for p in stacked for k, v in p.pairs for w in (*k.words, *v.words)}
     free = [w for w in free if (w.text, w.bbox) not in claimed]
-    blocks = _text_blocks(lines, free, width, height)
-    blocks = _apply_model(blocks, detections, kinds)
-    regions = [_table_region(t) for t in tables] + [_pairs_region(p) for p in pairs]
+    owned, free = _model_owned(detections, kinds, free)
+    body = median(w.bbox[3] - w.bbox[1] for w in words) if words else 1
+    blocks = _text_blocks(lines, free, width, height, body)
+    regions = [_table_region(t) for t in tables] + [_pairs_region(p) for p in pairs] + owned
     regions += [Region(b.kind, b.bbox, b.text, 0, b.confidence, b.source) for b in blocks]
     if image is not None:
         regions += _ink_regions(image, words, rules, detections)
@@ -177,7 +178,7 @@ def _model_tables(detections: list[Detection], tables: list[TableFound], words: 
     return found
 
 
-def _text_blocks(lines: list[dict], free: list[Word], width: int, height: int) -> list[_Block]:
+def _text_blocks(lines: list[dict], free: list[Word], width: int, height: int, body: float) -> list[_Block]:
     """Free words back in their OCR lines, lines grouped into blocks, blocks given kinds."""
     free_ids = {(w.text, w.bbox) for w in free}
     line_words: list[list[Word]] = []
@@ -197,7 +198,7 @@ def _text_blocks(lines: list[dict], free: list[Word], width: int, height: int) -
     split.sort(key=lambda ws: (union(w.bbox for w in ws)[1], union(w.bbox for w in ws)[0]))
     if not split:
         return []
-    line_height = median(union(w.bbox for w in ws)[3] - union(w.bbox for w in ws)[1] for ws in split) or 1
+    line_height = body or 1  # the page's body type, measured over all its words
     blocks: list[_Block] = []
     for ws in split:
         box = union(w.bbox for w in ws)
@@ -207,8 +208,10 @@ def _text_blocks(lines: list[dict], free: list[Word], width: int, height: int) -
             bb = block.bbox
             gap = box[1] - last[3]
             same_size = 0.7 < (box[3] - box[1]) / max(1, last[3] - last[1]) < 1.45
+            # The lines of a machine-readable zone are spaced wider than text.
+            mrz = all(_MRZ.match("".join(w.text for w in ln)) for ln in (ws, block.lines[-1]))
             if (
-                -line_height <= gap <= _GAP_FACTOR * line_height
+                -line_height <= gap <= (3 if mrz else _GAP_FACTOR) * line_height
                 and min(bb[2], box[2]) > max(bb[0], box[0])
                 and same_size
             ):
@@ -267,30 +270,27 @@ def _classify_block(block: _Block, line_height: float, width: int, height: int) 
         block.kind, block.confidence = "heading", 0.5
 
 
-def _apply_model(blocks: list[_Block], detections: list[Detection], kinds: dict[str, str]) -> list[_Block]:
-    """The text blocks inside a model region become one block of the model's kind."""
-    out = list(blocks)
+def _model_owned(
+    detections: list[Detection], kinds: dict[str, str], free: list[Word]
+) -> tuple[list[Region], list[Word]]:
+    """Regions the model outlines better than geometry (paragraphs, captions, equations,
+    references, footers): each takes the free words inside its box, best score first. Type in
+    title size stays out, for the title and headings that geometry finds."""
+    body = median(w.bbox[3] - w.bbox[1] for w in free) if free else 0
+    regions: list[Region] = []
     for det in sorted(detections, key=lambda d: -d.score):
         kind = kinds[det.label]
         if kind in ("table", "figure"):
             continue
-        # A model paragraph also takes in fragments geometry misread as headings (formula pieces).
-        takes = ("text", "heading") if kind == "text" else ("text", "heading", "title")
-        inside = [
-            b
-            for b in out
-            if covered(b.bbox, det.bbox) > 0.6
-            and b.kind in takes
-            and (b.kind == "text" or len(b.words) <= 3 or kind != "text")
-        ]
+        rows = rows_of(w for w in free if covered(w.bbox, det.bbox) > 0.5)
+        inside = [w for r in rows if r.height < _TITLE_FACTOR * body for w in r.words]
         if not inside:
             continue
-        inside.sort(key=lambda b: (b.bbox[1], b.bbox[0]))
-        merged = _Block([w for b in inside for w in b.words], kind, det.score, "model+geometry")
-        merged.lines = [line for b in inside for line in b.lines]
-        merged.box = union([det.bbox, merged.bbox]) if kind == "text" else None
-        out = [b for b in out if b not in inside] + [merged]
-    return out
+        taken = set(map(id, inside))
+        free = [w for w in free if id(w) not in taken]
+        text = "\n".join(r.text for r in rows_of(inside))
+        regions.append(Region(kind, union([det.bbox, union(w.bbox for w in inside)]), text, 0, det.score, "model"))
+    return regions, free
 
 
 def _ink_regions(image: np.ndarray, words: list[Word], rules: list, detections: list[Detection]) -> list[Region]:
