@@ -214,6 +214,22 @@ def _segment_below(seg: Segment, row: Row) -> Segment | None:
     return max(overlapping, key=lambda oc: oc[0])[1] if overlapping else None
 
 
+_JUNK = re.compile(r"[\[\]|(){}©®@]")
+
+
+def without_logo(seg: Segment) -> Segment:
+    """A name with the glyphs an OCR engine reads into a logo beside it (``[|``, ``®``, ``A``)
+    taken off its start."""
+    words = list(seg.words)
+    while len(words) > 1:
+        w = words[0]
+        junk = not any(c.isalnum() for c in w.text) or _JUNK.search(w.text) or len(w.text) == 1 or w.confidence < 0.5
+        if not junk:
+            break
+        words.pop(0)
+    return Segment(tuple(words))
+
+
 def _conf(words: Iterable) -> float:
     values = [w.confidence for w in words]
     return min(values) if values else 0.0

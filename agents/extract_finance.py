@@ -24,6 +24,7 @@ from pagestream.agents.extract import (
     fold,
     is_amount,
     is_date_for,
+    without_logo,
 )
 from pagestream.agents.geometry import union
 from pagestream.agents.normalize import IBAN_PATTERN, compact_iban, find_dates, format_amount, iban_valid
@@ -65,10 +66,10 @@ def _vendor(doc: DocPages) -> Field | None:
         return None
     top = sorted(page.rows, key=lambda r: r.bbox[1])[:12]
     for row in top:
-        for seg in row.segments:
+        for seg in map(without_logo, row.segments):
             if LEGAL_FORMS.search(seg.text) and not seg.text.lower().startswith(("vat", "bill")):
                 return Field("vendor", seg.text, seg.text, _min_conf(seg.words) * 0.85, page.page_no, seg.bbox)
-    seg = top[0].segments[0]
+    seg = without_logo(top[0].segments[0])
     return Field("vendor", seg.text, seg.text, _min_conf(seg.words) * 0.5, page.page_no, seg.bbox)
 
 
@@ -211,7 +212,7 @@ def extract_receipt(doc: DocPages) -> Extraction:
     out = Extraction("receipt")
     page = doc.pages[0] if doc.pages else None
     if page and page.rows:
-        seg = sorted(page.rows, key=lambda r: r.bbox[1])[0].segments[0]
+        seg = without_logo(sorted(page.rows, key=lambda r: r.bbox[1])[0].segments[0])
         out.add(Field("merchant", seg.text, seg.text, _min_conf(seg.words) * 0.8, page.page_no, seg.bbox))
     for p, row in doc.rows():
         dates = find_dates(row.text, doc.month_first)

@@ -18,6 +18,7 @@ from pagestream.agents.extract import (
     is_amount,
     is_date_for,
     text_field,
+    without_logo,
 )
 from pagestream.agents.extract_finance import table_rows
 from pagestream.agents.geometry import union
@@ -169,7 +170,7 @@ def extract_letter(doc: DocPages) -> Extraction:
     if page is None or not page.rows:
         return out
     top = sorted(page.rows, key=lambda r: r.bbox[1])
-    seg = top[0].segments[0]
+    seg = without_logo(top[0].segments[0])
     out.add(Field("sender", seg.text, seg.text, min(w.confidence for w in seg.words) * 0.7, page.page_no, seg.bbox))
     for row in top[:25]:
         for part in row.segments:

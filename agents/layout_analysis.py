@@ -79,10 +79,11 @@ class _Block:
     confidence: float = 0.6
     source: str = "geometry"
     lines: list[list[Word]] = field(default_factory=list)
+    box: Box | None = None  # the model's box, when it outlines the block better than its words
 
     @property
     def bbox(self) -> Box:
-        return union(w.bbox for w in self.words)
+        return self.box or union(w.bbox for w in self.words)
 
     @property
     def text(self) -> str:
@@ -114,9 +115,10 @@ def analyse_page(
     pairs += stacked
     claimed = {(w.text, w.bbox) for p in stacked for k, v in p.pairs for w in (*k.words, *v.words)}
     free = [w for w in free if (w.text, w.bbox) not in claimed]
-    blocks = _text_blocks(lines, free, width, height)
-    blocks = _apply_model(blocks, detections, kinds)
-    regions = [_table_region(t) for t in tables] + [_pairs_region(p) for p in pairs]
+    owned, free = _model_owned(detections, kinds, free)
+    body = median(w.bbox[3] - w.bbox[1] for w in words) if words else 1
+    blocks = _text_blocks(lines, free, width, height, body)
+    regions = [_table_region(t) for t in tables] + [_pairs_region(p) for p in pairs] + owned
     regions += [Region(b.kind, b.bbox, b.text, 0, b.confidence, b.source) for b in blocks]
     if image is not None:
         regions += _ink_regions(image, words, rules, detections)
@@ -145,6 +147,7 @@ def _model_tables(detections: list[Detection], tables: list[TableFound], words: 
     """Geometric tables, plus model table boxes that geometry missed or found only in pieces
     (those pieces give way); the cells of a model table come from the alignment of its words."""
     found = list(tables)
+    body = median(w.bbox[3] - w.bbox[1] for w in words) if words else 0
     for det in detections:
         if det.label != "table":
             continue
@@ -154,8 +157,13 @@ def _model_tables(detections: list[Detection], tables: list[TableFound], words: 
             continue
         # The model's box may clip a header row that geometry saw: take both.
         frame = union([det.bbox, *(t.bbox for t in pieces)])
-        inside = [w for w in words if covered(w.bbox, frame) > 0.5]
+        # Title-sized type is not table content (the model's boxes often take in a heading).
+        inside = [w for w in words if covered(w.bbox, frame) > 0.5 and w.bbox[3] - w.bbox[1] < _TITLE_FACTOR * body]
         rows = rows_of(inside)
+        # Lines above the first and below the last multi-cell row (a heading, an address) stay out.
+        multi = [i for i, r in enumerate(rows) if len(r.segments) >= 2]
+        rows = rows[multi[0] : multi[-1] + 1] if multi else []
+        inside = [w for r in rows for w in r.words]
         if len(rows) < 2:
             continue
         columns = column_ranges(rows)
@@ -170,7 +178,7 @@ def _model_tables(detections: list[Detection], tables: list[TableFound], words: 
     return found
 
 
-def _text_blocks(lines: list[dict], free: list[Word], width: int, height: int) -> list[_Block]:
+def _text_blocks(lines: list[dict], free: list[Word], width: int, height: int, body: float) -> list[_Block]:
     """Free words back in their OCR lines, lines grouped into blocks, blocks given kinds."""
     free_ids = {(w.text, w.bbox) for w in free}
     line_words: list[list[Word]] = []
@@ -190,7 +198,7 @@ def _text_blocks(lines: list[dict], free: list[Word], width: int, height: int) -
     split.sort(key=lambda ws: (union(w.bbox for w in ws)[1], union(w.bbox for w in ws)[0]))
     if not split:
         return []
-    line_height = median(union(w.bbox for w in ws)[3] - union(w.bbox for w in ws)[1] for ws in split) or 1
+    line_height = body or 1  # the page's body type, measured over all its words
     blocks: list[_Block] = []
     for ws in split:
         box = union(w.bbox for w in ws)
@@ -200,8 +208,10 @@ def _text_blocks(lines: list[dict], free: list[Word], width: int, height: int) -
             bb = block.bbox
             gap = box[1] - last[3]
             same_size = 0.7 < (box[3] - box[1]) / max(1, last[3] - last[1]) < 1.45
+            # The lines of a machine-readable zone are spaced wider than text.
+            mrz = all(_MRZ.match("".join(w.text for w in ln)) for ln in (ws, block.lines[-1]))
             if (
-                -line_height <= gap <= _GAP_FACTOR * line_height
+                -line_height <= gap <= (3 if mrz else _GAP_FACTOR) * line_height
                 and min(bb[2], box[2]) > max(bb[0], box[0])
                 and same_size
             ):
@@ -214,10 +224,21 @@ def _text_blocks(lines: list[dict], free: list[Word], width: int, height: int) -
             target.lines.append(list(ws))
     for block in blocks:
         _classify_block(block, line_height, width, height)
-    titles = [b for b in blocks if b.kind == "title"]
-    for extra in titles[1:]:
-        extra.kind = "heading"
+    # One title: the block in the largest type near the top (a document's name, e.g. INVOICE,
+    # rather than the letterhead above it).
+    titles = [b for b in blocks if b.kind in ("title", "heading") and b.bbox[1] < 0.35 * height]
+    if titles:
+        best = max(titles, key=lambda b: (_line_height(b), -b.bbox[1]))
+        for b in titles:
+            if b.kind == "title" and b is not best:
+                b.kind = "heading"
+        if _line_height(best) >= _TITLE_FACTOR * line_height:
+            best.kind = "title"
     return blocks
+
+
+def _line_height(block: _Block) -> float:
+    return median(union(w.bbox for w in line)[3] - union(w.bbox for w in line)[1] for line in block.lines)
 
 
 def _is_gappy(row: Row) -> bool:
@@ -249,26 +270,27 @@ def _classify_block(block: _Block, line_height: float, width: int, height: int) 
         block.kind, block.confidence = "heading", 0.5
 
 
-def _apply_model(blocks: list[_Block], detections: list[Detection], kinds: dict[str, str]) -> list[_Block]:
-    """The text blocks inside a model region become one block of the model's kind."""
-    out = list(blocks)
+def _model_owned(
+    detections: list[Detection], kinds: dict[str, str], free: list[Word]
+) -> tuple[list[Region], list[Word]]:
+    """Regions the model outlines better than geometry (paragraphs, captions, equations,
+    references, footers): each takes the free words inside its box, best score first. Type in
+    title size stays out, for the title and headings that geometry finds."""
+    body = median(w.bbox[3] - w.bbox[1] for w in free) if free else 0
+    regions: list[Region] = []
     for det in sorted(detections, key=lambda d: -d.score):
         kind = kinds[det.label]
         if kind in ("table", "figure"):
             continue
-        inside = [
-            b
-            for b in out
-            if covered(b.bbox, det.bbox) > 0.6
-            and (b.kind == "text" or (b.kind in ("heading", "title") and (kind != "text" or len(b.words) <= 3)))
-        ]
-        if not inside or (kind == "text" and len(inside) < 2):
+        rows = rows_of(w for w in free if covered(w.bbox, det.bbox) > 0.5)
+        inside = [w for r in rows if r.height < _TITLE_FACTOR * body for w in r.words]
+        if not inside:
             continue
-        inside.sort(key=lambda b: (b.bbox[1], b.bbox[0]))
-        merged = _Block([w for b in inside for w in b.words], kind, det.score, "model+geometry")
-        merged.lines = [line for b in inside for line in b.lines]
-        out = [b for b in out if b not in inside] + [merged]
-    return out
+        taken = set(map(id, inside))
+        free = [w for w in free if id(w) not in taken]
+        text = "\n".join(r.text for r in rows_of(inside))
+        regions.append(Region(kind, union([det.bbox, union(w.bbox for w in inside)]), text, 0, det.score, "model"))
+    return regions, free
 
 
 def _ink_regions(image: np.ndarray, words: list[Word], rules: list, detections: list[Detection]) -> list[Region]:
@@ -276,6 +298,8 @@ def _ink_regions(image: np.ndarray, words: list[Word], rules: list, detections: 
     height, width = image.shape[:2]
     ink = (image < 160).astype(np.uint8)
     for w in words:
+        if w.confidence < 0.5 and not w.text.isalnum():
+            continue  # what an OCR engine makes of a signature or a logo is ink, not text
         x0, y0, x1, y1 = w.bbox
         pad = max(2, (y1 - y0) // 4)
         ink[max(0, y0 - pad) : y1 + pad, max(0, x0 - pad) : x1 + pad] = 0
@@ -304,7 +328,8 @@ def _ink_regions(image: np.ndarray, words: list[Word], rules: list, detections: 
     # A model figure replaces the ink pieces inside it (plots with axis labels break into many).
     # Photos, logos and signatures stay geometric: the model calls them all figures.
     for det in detections:
-        if det.label == "figure" and not any(covered(r.bbox, det.bbox) > 0.5 and r.kind != "figure" for r in regions):
+        text_share = sum(area(w.bbox) for w in words if covered(w.bbox, det.bbox) > 0.5) / max(1, area(det.bbox))
+        if det.label == "figure" and text_share < 0.06:  # a card or a form is no figure
             regions = [r for r in regions if covered(r.bbox, det.bbox) <= 0.5]
             regions.append(Region("figure", det.bbox, "", 0, det.score, "model"))
     return regions
