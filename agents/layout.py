@@ -17,7 +17,7 @@ from statistics import median
 import faust
 
 from pagestream.agents.context import SourceInfo, StageContext, decoded_records, now_ms
-from pagestream.agents.ocr import Box
+from pagestream.agents.ocr import Box, load_lines
 from pagestream.connectors.objectstore import document_prefix
 from pagestream.streams import topics
 from pagestream.streams.errors import PagestreamError
@@ -133,6 +133,7 @@ async def layout_page(ctx: StageContext, page: dict) -> dict:
     if page["status"] != "OK":
         return layout_record(page, [], None)
     started = time.perf_counter()
+    page = {**page, "lines": await load_lines(ctx, page)}
     regions = layout_regions([LineIn(ln["text"], tuple(ln["bbox"])) for ln in page["lines"]])
     key = f"{document_prefix(page['tenant'], page['doc_id'])}/results/page-{page['page_no']:04d}.json"
     stored = await ctx.run_io(ctx.store.put, key, json.dumps(page_result(page, regions)).encode(), "application/json")

@@ -135,8 +135,10 @@ class Client:
         doc_id: str | None = None,
         ocr_engine: str | None = None,
         render_dpi: int | None = None,
+        force_ocr: bool | None = None,
     ) -> str:
-        """Upload a document and publish DocumentSubmitted; returns its doc_id."""
+        """Upload a document and publish DocumentSubmitted; returns its doc_id. ``ocr_engine``
+        overrides the tenant's and deployment's engine; ``force_ocr`` OCRs even born-digital pages."""
         if isinstance(document, bytes):
             data, name = document, filename or "document"
         else:
@@ -160,6 +162,7 @@ class Client:
             "submitted_at": int(time.time() * 1000),
             "render_dpi": render_dpi,
             "ocr_engine": ocr_engine,
+            "force_ocr": force_ocr,
             "schema_version": SCHEMA_VERSION,
         }
         errors: list[str] = []
