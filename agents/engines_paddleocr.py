@@ -168,6 +168,4 @@ class PaddleOcrEngine:
 
     def read_line(self, image: Image.Image) -> tuple[str, float]:
         page = self.recognize(image)
-        if not page.lines:
-            return "", 0.0
         return " ".join(line.text for line in page.lines), page.mean_confidence

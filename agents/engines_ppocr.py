@@ -82,9 +82,7 @@ class PpOcrEngine:
         return OcrPage(lines, self.name, self.version, self.model, elapsed, image.width, image.height)
 
     def read_line(self, image: Image.Image) -> tuple[str, float]:
-        result = self._ocr(
-            np.asarray(image.convert("L")), use_det=False, use_cls=False, use_rec=True, return_word_box=False
-        )
-        if not result.txts:
-            return "", 0.0
-        return " ".join(result.txts[0].split()), float(result.scores[0])
+        # With detection: a first engine's "line" may span columns with wide gaps between them,
+        # which the recogniser alone squeezes into one unreadable strip.
+        page = self.recognize(image)
+        return " ".join(line.text for line in page.lines), page.mean_confidence

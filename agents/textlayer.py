@@ -124,7 +124,7 @@ def _image_cover(page: pdfium.PdfPage) -> float:
     area = max(width * height, 1.0)
     largest = 0.0
     for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2):
-        left, bottom, right, top = obj.get_pos()
+        left, bottom, right, top = obj.get_bounds()
         covered = max(0.0, min(right, width) - max(left, 0.0)) * max(0.0, min(top, height) - max(bottom, 0.0))
         largest = max(largest, covered)
     return largest / area
