@@ -186,19 +186,20 @@ def run_pipeline(docs: list[BenchDoc], settings: Settings, engine: str, label: s
         with RssSampler(services.worker(settings, 0).pid(settings)) as rss:
             started = time.time()
             for doc in docs:
+                at_submit = time.time()  # before the upload: submit() returns after Kafka's ack
                 doc_id = client.submit(doc.pdf, tenant="bench", ocr_engine=engine)
-                submitted[doc_id], by_id[doc_id] = time.time(), doc
+                submitted[doc_id], by_id[doc_id] = at_submit, doc
             for event in watch.until_completed(set(submitted), timeout=3600):
                 record, doc_id = event.record, event.record["doc_id"]
                 if event.kind == "completed":
                     results[doc_id] = record
                     continue
-                at = record["at"] / 1000
+                at = record["at"].timestamp()
                 first_progress.setdefault(doc_id, at - submitted[doc_id])
                 if record["stage"] == "LAYOUT" and record["status"] == "PAGE_DONE":
                     latencies.append(at - submitted[doc_id])
                     _say(f"pipeline {label}: {len(latencies)}/{total} pages")
-            elapsed = max(r["completed_at"] / 1000 for r in results.values()) - started
+            elapsed = max(r["completed_at"].timestamp() for r in results.values()) - started
         watch.close()
     failed = [r["filename"] for r in results.values() if r["status"] != "OK"]
     if failed:

@@ -21,6 +21,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     ocr.add_argument("--engine", action="append", help="engine (repeatable; default: the deployment's)")
     ocr.add_argument("--preprocess", default=None, help="preprocessing steps, comma-separated ('' for none)")
     ocr.add_argument("--limit", type=int, default=None, help="only the first N pages")
+    ocr.add_argument("--noise", default=None, help="only pages of this noise level (synthetic: none, light)")
     ocr.add_argument("--json", action="store_true", help="one JSON object per engine, with per-page figures")
     bench = sub.add_parser("bench", help="raw engine against the full pipeline, same pages and cores")
     bench.add_argument("--engine", default=None, help="engine (default: the deployment's)")
@@ -47,7 +48,7 @@ def _eval_ocr(args: argparse.Namespace, settings: Settings) -> int:
     spec = engine_spec(settings)
     if args.preprocess is not None:
         spec = replace(spec, preprocess=check_steps([s for s in args.preprocess.split(",") if s]))
-    pages = load_pages(args.data)[: args.limit]
+    pages = [p for p in load_pages(args.data) if args.noise in (None, p.noise)][: args.limit]
     results = []
     for name in [n for arg in (args.engine or [settings.ocr_engine]) for n in arg.split(",")]:
         print(f"reading {len(pages)} pages with {name} …", file=sys.stderr, flush=True)
