@@ -6,11 +6,15 @@ born-digital pages the text-layer fast path, which renders too); (b) the same do
 Kafka, from submit until every document completed (the local stack is started with the same
 code as ``pagestream up`` when it is not running, and stopped again afterwards). Engines are
 built and loaded before either clock starts (a one-page warm-up document for the pipeline).
+Besides wall-clock rates, CPU seconds per page (the pool's processes for the raw run; the worker
+and its pool processes for the pipeline) and the load average are reported: on a machine shared
+with other work the CPU ratio is the steadier measure of what the pipeline adds.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import sys
 import threading
@@ -97,8 +101,21 @@ def _render_all(pool: ProcessPoolExecutor, docs: list[BenchDoc], settings: Setti
     return [f.result() for f in futures]
 
 
-def run_raw(docs: list[BenchDoc], settings: Settings, engine: str, born_digital: bool) -> float:
-    """Pages per second of the raw work, all pool processes busy."""
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU time of these processes so far (from /proc; exited ones count 0)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def run_raw(docs: list[BenchDoc], settings: Settings, engine: str, born_digital: bool) -> tuple[float, float]:
+    """Pages per second of the raw work, all pool processes busy, and CPU seconds per page."""
     spec = replace(engine_spec(settings), name=engine)
     total = sum(d.pages for d in docs)
     with make_pool(settings.pool_processes, spec, settings.ocr_malloc_tuning) as pool:
@@ -106,19 +123,23 @@ def run_raw(docs: list[BenchDoc], settings: Settings, engine: str, born_digital:
         warm = _render_all(pool, docs[:1], settings, with_layer=False)[0]
         for f in [pool.submit(ocr_png, warm.png, engine) for _ in range(settings.pool_processes)]:
             f.result()
+        pids = list(pool._processes)  # the pool's processes, all started by the warm-up
         if born_digital:
+            cpu_before = cpu_seconds(pids)
             started = time.perf_counter()
             futures = [
                 pool.submit(render_page, d.pdf, "PDF", i, limits_of(settings)) for d in docs for i in range(d.pages)
             ]
         else:
             images = _render_all(pool, docs, settings, with_layer=False)
+            cpu_before = cpu_seconds(pids)
             started = time.perf_counter()
             futures = [pool.submit(ocr_png, image.png, engine) for image in images]
         for done, future in enumerate(futures, 1):
             future.result()
             _say(f"raw {'born-digital' if born_digital else 'scanned'}: {done}/{total} pages")
-        return total / (time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        return total / elapsed, (cpu_seconds(pids) - cpu_before) / total
 
 
 class RssSampler:
@@ -129,7 +150,7 @@ class RssSampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _pids(self) -> list[int]:
+    def pids(self) -> list[int]:
         if self.pid is None:
             return []
         pids, todo = [], [self.pid]
@@ -144,7 +165,7 @@ class RssSampler:
         return pids
 
     def sample(self) -> None:
-        for pid in self._pids():
+        for pid in self.pids():
             try:
                 for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                     if line.startswith("VmRSS:"):
@@ -184,6 +205,8 @@ def run_pipeline(docs: list[BenchDoc], settings: Settings, engine: str, label: s
         latencies: list[float] = []
         results: dict[str, dict] = {}
         with RssSampler(services.worker(settings, 0).pid(settings)) as rss:
+            worker_pids = rss.pids()
+            cpu_before = cpu_seconds(worker_pids)
             started = time.time()
             for doc in docs:
                 at_submit = time.time()  # before the upload: submit() returns after Kafka's ack
@@ -200,6 +223,7 @@ def run_pipeline(docs: list[BenchDoc], settings: Settings, engine: str, label: s
                     latencies.append(at - submitted[doc_id])
                     _say(f"pipeline {label}: {len(latencies)}/{total} pages")
             elapsed = max(r["completed_at"].timestamp() for r in results.values()) - started
+            cpu = cpu_seconds(worker_pids) - cpu_before
         watch.close()
     failed = [r["filename"] for r in results.values() if r["status"] != "OK"]
     if failed:
@@ -217,6 +241,7 @@ def run_pipeline(docs: list[BenchDoc], settings: Settings, engine: str, label: s
         "p95_page_latency_s": _percentile(latencies, 95),
         "first_progress_s": round(min(first_progress.values()), 3) if first_progress else None,
         "max_worker_rss_mb": round(rss.peak_mb, 1),
+        "pipeline_cpu_s_per_page": round(cpu / total, 3),
         "word_recall": round(sum(r * n for r, n in recalls) / sum(n for _, n in recalls), 4) if recalls else None,
         "text_sources": sorted(sources),
         "_latencies": latencies,
@@ -227,7 +252,7 @@ def run_pipeline(docs: list[BenchDoc], settings: Settings, engine: str, label: s
 def _phase(docs: list[BenchDoc], settings: Settings, engine: str, born_digital: bool) -> dict[str, Any]:
     label = "born-digital" if born_digital else "scanned"
     pages = sum(d.pages for d in docs)
-    raw = run_raw(docs, settings, engine, born_digital)
+    raw, raw_cpu = run_raw(docs, settings, engine, born_digital)
     pipeline = run_pipeline(docs, settings, engine, label)
     return {
         "pages": pages,
@@ -235,6 +260,9 @@ def _phase(docs: list[BenchDoc], settings: Settings, engine: str, born_digital: 
         "raw_pages_per_s": round(raw, 3),
         **pipeline,
         "ratio": round(pipeline["pipeline_pages_per_s"] / raw, 3),
+        "raw_cpu_s_per_page": round(raw_cpu, 3),
+        "cpu_ratio": round(raw_cpu / pipeline["pipeline_cpu_s_per_page"], 3),
+        "load_average": round(os.getloadavg()[0], 1),
     }
 
 
