@@ -119,6 +119,8 @@ def detect_orientation(gray: np.ndarray, tessdata: Path | None) -> int:
         api.Clear()
     if not found or found.get("orient_conf", 0.0) < _ORIENT_MIN_CONFIDENCE:
         return 0
+    if found.get("script_name") != "Latin":  # photos and stamps read as other scripts: not text we read
+        return 0
     # Tesseract reports the text turned by orient_deg clockwise; turning it back is the rest.
     return (360 - int(found["orient_deg"])) % 360
 

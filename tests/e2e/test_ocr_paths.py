@@ -12,7 +12,8 @@ import pytest
 
 from pagestream.agents.evaluation import ground_truth_text, word_recall
 from pagestream.connectors.services import service_env
-from tests.conftest import EVALDATA, evaldata_doc, text_image
+from pagestream.streams import topics
+from tests.conftest import EVALDATA, evaldata_doc, read_topic, text_image
 from tests.e2e.test_submit_cli import submit
 
 pytestmark = pytest.mark.kafka
@@ -76,3 +77,16 @@ def test_bench_smoke(stack, tmp_path: Path) -> None:
         assert result[key] > 0, key
     assert 0 < result["max_worker_rss_mb"] < 4000
     assert "pipeline scanned: 1/1 pages" in proc.stderr
+
+
+def test_a_page_with_many_words_travels_by_claim_check(stack, tmp_path: Path) -> None:
+    from tests.unit.test_textlayer import _pdf_with_text
+
+    words = " ".join(f"x{i:02d}" for i in range(70))
+    dense = _pdf_with_text(tmp_path / "dense.pdf", [words] * 110, size=4)  # 7700 words: lines over 256 kB
+    results, proc = submit(stack, dense)
+    assert proc.returncode == 0, proc.stderr
+    page = results[0]["pages"][0]
+    assert page["text_source"] == "TEXT_LAYER" and page["word_count"] == 7700
+    ocr = read_topic(stack, topics.PAGES_OCR, lambda r: r["doc_id"] == results[0]["doc_id"])[0]
+    assert ocr["lines"] == [] and ocr["lines_uri"].endswith("/results/lines-0001.json")

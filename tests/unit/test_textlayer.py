@@ -60,7 +60,7 @@ def test_image_only_pdfs_have_no_usable_text_layer() -> None:
         assert not layer.usable and "no usable text layer" in layer.reason
 
 
-def _pdf_with_text(path: Path, lines: list[str], image: bool = False) -> Path:
+def _pdf_with_text(path: Path, lines: list[str], image: bool = False, size: float = 12) -> Path:
     """A one-page A4 PDF whose text layer holds ``lines`` (Helvetica), optionally under a photo."""
     pdf = pdfium.PdfDocument.new()
     page = pdf.new_page(595, 842)
@@ -73,10 +73,10 @@ def _pdf_with_text(path: Path, lines: list[str], image: bool = False) -> Path:
         page.insert_obj(photo)
     font = pdfium_c.FPDFText_LoadStandardFont(pdf.raw, b"Helvetica")
     for i, line in enumerate(lines):
-        obj = pdfium_c.FPDFPageObj_CreateTextObj(pdf.raw, font, ctypes.c_float(12))
+        obj = pdfium_c.FPDFPageObj_CreateTextObj(pdf.raw, font, ctypes.c_float(size))
         text = (line + "\x00").encode("utf-16-le")
         pdfium_c.FPDFText_SetText(obj, ctypes.cast(ctypes.c_char_p(text), ctypes.POINTER(pdfium_c.FPDF_WCHAR)))
-        pdfium_c.FPDFPageObj_Transform(obj, 1, 0, 0, 1, 50, 780 - 20 * i)
+        pdfium_c.FPDFPageObj_Transform(obj, 1, 0, 0, 1, 50, 780 - size * 5 / 3 * i)
         pdfium_c.FPDFPage_InsertObject(page.raw, obj)
     page.gen_content()
     pdf.save(path)
