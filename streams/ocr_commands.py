@@ -53,9 +53,8 @@ def _eval_ocr(args: argparse.Namespace, settings: Settings) -> int:
     for name in [n for arg in (args.engine or [settings.ocr_engine]) for n in arg.split(",")]:
         print(f"reading {len(pages)} pages with {name} …", file=sys.stderr, flush=True)
         results.append(evaluate(pages, spec, name, settings.pool_processes))
-    if args.json:
-        for result in results:
-            print(json.dumps(result))
-    else:
+        if args.json:  # each engine as soon as it is done: evaluations of slow engines take long
+            print(json.dumps(results[-1]), flush=True)
+    if not args.json:
         print(table(results))
     return 0
