@@ -269,7 +269,7 @@ def _phase(docs: list[BenchDoc], settings: Settings, engine: str, born_digital: 
 def bench(settings: Settings, engine: str, pages: int, source: Path) -> dict[str, Any]:
     """One benchmark run: scanned and born-digital phases, and the figures over both."""
     from pagestream.agents.engines import engine_parts
-    from pagestream.streams.cli import _print_status, cmd_down, cmd_up
+    from pagestream.streams.cli import cmd_down, cmd_status, cmd_up
 
     engine_parts(engine)
     docs = find_documents(source, settings)
@@ -277,7 +277,7 @@ def bench(settings: Settings, engine: str, pages: int, source: Path) -> dict[str
     born = pick([d for d in docs if d.born_digital], pages)
     if not scanned and not born:
         raise BenchError(f"no PDF documents under {source}")
-    started_here = not _print_status(settings, as_json=False)
+    started_here = cmd_status(settings, as_json=False) != 0
     if started_here:
         _say("starting the local stack …")
         cmd_up(settings, workers=1, quiet=True)
