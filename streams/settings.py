@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     ocr_tenant_engines: dict[str, str] = Field(default_factory=dict)  # JSON: {"tenant": "engine"}
     ocr_languages: str = "eng+deu+fra+nld"
     tessdata_dir: Path | None = None
-    ocr_preprocess: str = ""  # comma-separated: orient, deskew, clahe, denoise, binarize
+    ocr_preprocess: str = "deskew,clahe"  # of orient, deskew, clahe, denoise, binarize (docs/benchmarks.md)
     ocr_model_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "pagestream" / "paddleocr")
     ocr_cascade_line_confidence: float = 0.75  # lines below go to the cascade's second engine
     ocr_cascade_page_fraction: float = 0.5  # more doubtful lines than this: the whole page
