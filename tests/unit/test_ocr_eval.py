@@ -60,4 +60,4 @@ def test_evaluate_reads_pages_in_the_pool() -> None:
     result = evaluate(pages, engine_spec(Settings()), "tesseract", processes=2)
     assert result["pages"] == 2 and result["word_recall"] >= 0.85 and result["cer"] < 0.15
     assert set(result["by_noise"]) == {"synthetic/none"} and len(result["per_page"]) == 2
-    assert "| tesseract | - | all | 2 |" in table([result])
+    assert f"| tesseract | {','.join(result['preprocess']) or '-'} | all | 2 |" in table([result])
