@@ -23,7 +23,9 @@ from PIL import Image, UnidentifiedImageError
 
 from pagestream.agents.assemble import rejected_record
 from pagestream.agents.context import SourceInfo, StageContext, decoded_records, now_ms
-from pagestream.agents.ocr import failed_page_record
+from pagestream.agents.engines import engine_parts
+from pagestream.agents.ocr import emit_page_result, failed_page_record
+from pagestream.agents.textlayer import TextLayer, TextLayerRules, text_layer
 from pagestream.connectors.objectstore import document_prefix
 from pagestream.streams import topics
 from pagestream.streams.errors import InvalidDocument, PagestreamError
@@ -46,6 +48,7 @@ class Limits:
     max_pixels: int
     max_page_inches: float
     dpi: int
+    text_layer: TextLayerRules | None = None  # None: never use a PDF's text layer (OCR every page)
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class RenderedPage:
     width: int
     height: int
     dpi: int
+    text_layer: TextLayer | None = None  # PDFs only, when the limits ask for it
 
 
 def check_dpi(dpi: int, max_dpi: int) -> None:
@@ -162,7 +166,9 @@ def _image_page_count(path: Path, kind: str, limits: Limits) -> int:
 
 
 def render_page(path: Path, kind: str, index: int, limits: Limits) -> RenderedPage:
-    """Page ``index`` (0-based) as an 8-bit grey PNG; PDFs at ``limits.dpi``, images as they are."""
+    """Page ``index`` (0-based) as an 8-bit grey PNG; PDFs at ``limits.dpi``, images as they are.
+    A PDF page also brings its judged text layer, boxes in the image's pixels, when asked for."""
+    layer = None
     if kind == "PDF":
         pdf = _open_pdf(path)
         try:
@@ -178,6 +184,8 @@ def render_page(path: Path, kind: str, index: int, limits: Limits) -> RenderedPa
             _check_pixels(round(w_pt * scale), round(h_pt * scale), limits, "PDF")
             image = page.render(scale=scale, grayscale=True).to_pil()
             dpi = limits.dpi
+            if limits.text_layer is not None:
+                layer = text_layer(page, image.width, image.height, limits.text_layer)
         finally:
             pdf.close()
     else:
@@ -192,7 +200,7 @@ def render_page(path: Path, kind: str, index: int, limits: Limits) -> RenderedPa
             dpi = round(float(source.info.get("dpi", (limits.dpi, limits.dpi))[0])) or limits.dpi
     out = io.BytesIO()
     image.save(out, format="PNG", compress_level=3)
-    return RenderedPage(out.getvalue(), image.width, image.height, dpi)
+    return RenderedPage(out.getvalue(), image.width, image.height, dpi, layer)
 
 
 def spool(data: bytes) -> Path:
@@ -232,6 +240,9 @@ def limits_of(settings: Settings) -> Limits:
         max_pixels=settings.max_image_pixels,
         max_page_inches=settings.max_page_inches,
         dpi=settings.render_dpi,
+        text_layer=TextLayerRules(settings.text_layer_min_chars, settings.text_layer_max_garbage)
+        if settings.text_layer
+        else None,
     )
 
 
@@ -254,12 +265,15 @@ def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
 async def ingest_document(ctx: StageContext, submission: dict, limits: Limits, source: SourceInfo) -> None:
     doc_id, tenant = submission["doc_id"], submission["tenant"]
     dpi = submission.get("render_dpi") or limits.dpi
-    limits = replace(limits, dpi=dpi)
+    limits = replace(limits, dpi=dpi, text_layer=None if submission.get("force_ocr") else limits.text_layer)
     started = time.perf_counter()
     await ctx.progress(doc_id, tenant, "INGEST", "STARTED")
     path: Path | None = None
     try:
         check_dpi(dpi, ctx.settings.max_render_dpi)
+        engine = ctx.settings.ocr_engine_for(tenant, submission.get("ocr_engine"))
+        engine_parts(engine)  # an unknown engine rejects the document now, not each page later
+        submission = {**submission, "ocr_engine": engine}
         prefix = document_prefix(tenant, doc_id)
         path = spool(await ctx.run_io(ctx.store.get, submission["source_uri"]))
         facts = await ctx.run_cpu(inspect_file, path, limits)
@@ -309,6 +323,13 @@ async def _ingest_page(
         )
         return
     elapsed = int((time.perf_counter() - started) * 1000)
+    if page.text_layer is not None and page.text_layer.usable:
+        # Born-digital: the page's own text goes straight to pages.ocr; no OCR needed.
+        await _page_done(ctx, doc_id, tenant, page_no, facts, elapsed)
+        fields = {"doc_id": doc_id, "tenant": tenant, "page_no": page_no, "page_count": facts.page_count,
+                  "image_uri": stored.uri, "width": page.width, "height": page.height}
+        await emit_page_result(ctx, fields, page.text_layer.as_page(page.width, page.height), "TEXT_LAYER")
+        return
     record = {
         "doc_id": doc_id,
         "tenant": tenant,
@@ -327,6 +348,10 @@ async def _ingest_page(
         "duration_ms": elapsed,
     }
     await ctx.emit(topics.PAGES_RAW, record, doc_id, page_no)
+    await _page_done(ctx, doc_id, tenant, page_no, facts, elapsed)
+
+
+async def _page_done(ctx: StageContext, doc_id: str, tenant: str, page_no: int, facts: DocumentFacts, ms: int) -> None:
     await ctx.progress(
         doc_id,
         tenant,
@@ -335,7 +360,7 @@ async def _ingest_page(
         page_no=page_no,
         page_count=facts.page_count,
         pages_done=page_no,
-        duration_ms=elapsed,
+        duration_ms=ms,
         versions={"renderer": facts.renderer},
     )
 

@@ -21,6 +21,7 @@ from PIL import Image
 from pagestream.agents.context import SourceInfo, StageContext, decoded_records, now_ms
 from pagestream.agents.layout_analysis import GEOMETRY_VERSION, Region, analyse_page, page_text
 from pagestream.agents.layout_model import MODEL_NAME, process_model
+from pagestream.agents.ocr import load_lines
 from pagestream.connectors.objectstore import document_prefix
 from pagestream.streams import topics
 from pagestream.streams.errors import PagestreamError
@@ -96,6 +97,7 @@ async def layout_page(ctx: StageContext, page: dict) -> dict:
     if page["status"] != "OK":
         return layout_record(page, [], None)
     started = time.perf_counter()
+    page = {**page, "lines": await load_lines(ctx, page)}
     png = await ctx.run_io(ctx.store.get, page["image_uri"])
     regions = await ctx.run_cpu(layout_png, png, page["lines"], page["width"], page["height"])
     key = f"{document_prefix(page['tenant'], page['doc_id'])}/results/page-{page['page_no']:04d}.json"

@@ -1,205 +1,152 @@
 """OCR: page image in, lines and words with boxes and confidences out.
 
-Engines sit behind one small interface (``OcrEngine``); an engine is built once per pool process
-and reused for every page (``agents.pool``). Available here: Tesseract through tesserocr, with the
-language data of Debian's tesseract-ocr packages.
+Engines sit behind one small interface (``agents.ocr_result.OcrEngine``; the engines themselves
+in ``agents.engines_*``, chosen by name in ``agents.engines``). A pool process builds each engine
+it is asked for once and reuses it for every page (``agents.pool``); before reading, the page
+goes through the configured OpenCV preprocessing (``agents.preprocess``). Results larger than
+``max_inline_lines_bytes`` travel by claim check (``lines_uri``) to keep Kafka messages small.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
 import logging
 import os
-import time
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Protocol
+from dataclasses import replace
 
 import faust
 from PIL import Image
 
 from pagestream.agents.context import SourceInfo, StageContext, decoded_records, now_ms
+from pagestream.agents.engines import EngineCache
+from pagestream.agents.ocr_result import Box, EngineSpec, OcrPage
+from pagestream.agents.preprocess import prepare
+from pagestream.connectors.objectstore import document_prefix
 from pagestream.streams import topics
 from pagestream.streams.errors import PageFailed, PagestreamError
+from pagestream.streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
-Box = tuple[int, int, int, int]
+__all__ = ["Box", "EngineSpec", "OcrPage", "engine_spec", "init_process", "ocr_png", "read_image"]
 
 
-@dataclass(frozen=True)
-class OcrWord:
-    text: str
-    bbox: Box
-    confidence: float
+def engine_spec(settings: Settings) -> EngineSpec:
+    """What pool processes need from the settings to build engines and prepare pages."""
+    return EngineSpec(
+        name=settings.ocr_engine,
+        languages=settings.ocr_languages,
+        tessdata=settings.tessdata,
+        model_dir=settings.ocr_model_dir,
+        preprocess=settings.ocr_preprocess_steps,
+        cascade_line_confidence=settings.ocr_cascade_line_confidence,
+        cascade_page_fraction=settings.ocr_cascade_page_fraction,
+    )
 
 
-@dataclass
-class OcrLine:
-    bbox: Box
-    words: list[OcrWord] = field(default_factory=list)
-
-    @property
-    def text(self) -> str:
-        return " ".join(w.text for w in self.words)
-
-    @property
-    def confidence(self) -> float:
-        return sum(w.confidence for w in self.words) / len(self.words) if self.words else 0.0
-
-
-@dataclass
-class OcrPage:
-    lines: list[OcrLine]
-    engine: str
-    engine_version: str
-    model: str
-    duration_ms: int
-
-    @property
-    def words(self) -> list[OcrWord]:
-        return [w for line in self.lines for w in line.words]
-
-    @property
-    def mean_confidence(self) -> float:
-        words = self.words
-        return sum(w.confidence for w in words) / len(words) if words else 0.0
-
-    @property
-    def text(self) -> str:
-        return "\n".join(line.text for line in self.lines)
-
-
-@dataclass(frozen=True)
-class EngineSpec:
-    """What a pool process needs to build an engine (picklable)."""
-
-    name: str
-    languages: str
-    tessdata: Path | None
-
-
-class OcrEngine(Protocol):
-    name: str
-    version: str
-    model: str
-
-    def recognize(self, image: Image.Image) -> OcrPage: ...
-
-
-class TesseractEngine:
-    """Tesseract 5 (LSTM) through tesserocr's C API: the model is loaded once, here."""
-
-    name = "tesseract"
-
-    def __init__(self, languages: str, tessdata: Path | None) -> None:
-        os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # threads oversubscribe the cores
-        import tesserocr
-
-        self._tesserocr = tesserocr
-        if tessdata is None or not (tessdata / "eng.traineddata").is_file():
-            raise PageFailed(
-                f"Tesseract language data not found (looked in {tessdata}); install Debian's "
-                "tesseract-ocr packages or set PAGESTREAM_TESSDATA_DIR",
-                code="engine_unavailable",
-            )
-        missing = [lang for lang in languages.split("+") if not (tessdata / f"{lang}.traineddata").is_file()]
-        if missing:
-            raise PageFailed(
-                f"Tesseract languages {', '.join(missing)} are not installed in {tessdata}",
-                code="engine_unavailable",
-            )
-        self._api = tesserocr.PyTessBaseAPI(path=str(tessdata) + "/", lang=languages, psm=tesserocr.PSM.AUTO)
-        self.version = tesserocr.tesseract_version().split()[1]
-        self.model = languages
-
-    def recognize(self, image: Image.Image) -> OcrPage:
-        ril = self._tesserocr.RIL
-        started = time.perf_counter()
-        self._api.SetImage(image)
-        self._api.Recognize()
-        lines: list[OcrLine] = []
-        iterator = self._api.GetIterator()
-        current: OcrLine | None = None
-        for word in self._tesserocr.iterate_level(iterator, ril.WORD):
-            box = word.BoundingBox(ril.WORD)
-            if box is None:
-                continue
-            if current is None or word.IsAtBeginningOf(ril.TEXTLINE):
-                line_box = word.BoundingBox(ril.TEXTLINE) or box
-                current = OcrLine(bbox=tuple(line_box))
-                lines.append(current)
-            text = (word.GetUTF8Text(ril.WORD) or "").strip()
-            if text:
-                current.words.append(OcrWord(text, tuple(box), round(word.Confidence(ril.WORD) / 100, 4)))
-        self._api.Clear()
-        elapsed = int((time.perf_counter() - started) * 1000)
-        return OcrPage([ln for ln in lines if ln.words], self.name, self.version, self.model, elapsed)
-
-
-ENGINES = {"tesseract": TesseractEngine}
-
-
-def build_engine(spec: EngineSpec) -> OcrEngine:
-    """The engine named by ``spec``; a clear error names the engines this build offers."""
-    factory = ENGINES.get(spec.name)
-    if factory is None:
-        raise PageFailed(
-            f"unknown OCR engine {spec.name!r}; available: {', '.join(sorted(ENGINES))}",
-            code="unknown_engine",
-        )
-    return factory(spec.languages, spec.tessdata)
-
-
-# This pool process's engines by name: built once on first use, reused for every page it reads.
-_engines: dict[str, OcrEngine] = {}
-_default_spec: list[EngineSpec] = []
+# This pool process's engines, built on first use and reused for every page it reads.
+_cache: list[EngineCache] = []
 
 
 def init_process(spec: EngineSpec) -> None:
-    """Pool-process initializer: remember the deployment's engine and load it before any page."""
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    """Pool-process initializer: pin every library to one thread, load the default engine."""
+    for var in ("OMP_THREAD_LIMIT", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
-    _default_spec[:] = [spec]
+    import cv2
+
+    cv2.setNumThreads(1)
+    _cache[:] = [EngineCache(spec)]
     # An engine that cannot load is reported with the first page that needs it, as a page error.
     with contextlib.suppress(PageFailed):
-        _engine_named(spec.name)
+        _cache[0].get(spec.name)
 
 
-def _engine_named(name: str) -> OcrEngine:
-    if name not in _engines:
-        _engines[name] = build_engine(replace(_default_spec[0], name=name))
-    return _engines[name]
+def read_image(image: Image.Image, engine: str | None = None) -> OcrPage:
+    """Prepare and read one page image in a pool process (default engine: the deployment's)."""
+    if not _cache:
+        raise PageFailed("OCR runs in pool processes started by agents.pool.make_pool", code="internal_error")
+    spec = _cache[0].spec
+    prepared = prepare(image, spec.preprocess, spec.tessdata)
+    page = _cache[0].get(engine or spec.name).recognize(prepared.image)
+    return replace(page, orientation=prepared.orientation, skew=prepared.skew)
 
 
 def ocr_png(png: bytes, engine: str | None = None) -> OcrPage:
-    """Read one page image in a pool process with the named engine (default: the deployment's)."""
-    if not _default_spec:
-        raise PageFailed("OCR runs in pool processes started by agents.pool.make_pool", code="internal_error")
+    """Read one page image given as PNG (or any Pillow format) bytes."""
     with Image.open(io.BytesIO(png)) as image:
         image.load()
-        return _engine_named(engine or _default_spec[0].name).recognize(image)
+        return read_image(image, engine)
 
 
-def page_record_fields(page: OcrPage) -> dict:
-    """The OCR part of a PageOcr event."""
+def lines_of(page: OcrPage) -> list[dict]:
+    """The lines of a result as PageOcr records them."""
+    return [
+        {
+            "text": line.text,
+            "bbox": list(line.bbox),
+            "confidence": line.confidence,
+            "words": [{"text": w.text, "bbox": list(w.bbox), "confidence": w.confidence} for w in line.words],
+        }
+        for line in page.lines
+    ]
+
+
+def page_record(page: dict, result: OcrPage, text_source: str, lines: list[dict], lines_uri: str | None) -> dict:
+    """The PageOcr event of a page read by an engine (OCR) or taken from its text layer."""
     return {
-        "engine": page.engine,
-        "engine_version": page.engine_version,
-        "model": page.model,
-        "lines": [
-            {
-                "text": line.text,
-                "bbox": list(line.bbox),
-                "confidence": line.confidence,
-                "words": [{"text": w.text, "bbox": list(w.bbox), "confidence": w.confidence} for w in line.words],
-            }
-            for line in page.lines
-        ],
-        "mean_confidence": page.mean_confidence,
-        "duration_ms": page.duration_ms,
+        "doc_id": page["doc_id"],
+        "tenant": page["tenant"],
+        "page_no": page["page_no"],
+        "page_count": page["page_count"],
+        "image_uri": page["image_uri"],
+        "width": result.width or page["width"],
+        "height": result.height or page["height"],
+        "status": "OK",
+        "text_source": text_source,
+        "engine": result.engine,
+        "engine_version": result.engine_version,
+        "model": result.model,
+        "lines": lines,
+        "lines_uri": lines_uri,
+        "orientation": result.orientation,
+        "skew": result.skew,
+        "mean_confidence": result.mean_confidence,
+        "duration_ms": result.duration_ms,
+        "produced_at": now_ms(),
     }
+
+
+async def emit_page_result(ctx: StageContext, page: dict, result: OcrPage, text_source: str) -> None:
+    """Send a page's text on pages.ocr (lines by claim check when big) and the OCR progress."""
+    lines, lines_uri = lines_of(result), None
+    body = json.dumps(lines).encode()
+    if len(body) > ctx.settings.max_inline_lines_bytes:
+        key = f"{document_prefix(page['tenant'], page['doc_id'])}/results/lines-{page['page_no']:04d}.json"
+        lines_uri = (await ctx.run_io(ctx.store.put, key, body, "application/json")).uri
+        lines = []
+    record = page_record(page, result, text_source, lines, lines_uri)
+    await ctx.emit(topics.PAGES_OCR, record, page["doc_id"], page["page_no"])
+    await ctx.progress(
+        page["doc_id"],
+        page["tenant"],
+        "OCR",
+        "PAGE_DONE",
+        page_no=page["page_no"],
+        page_count=page["page_count"],
+        message="text layer" if text_source == "TEXT_LAYER" else result.engine,
+        duration_ms=result.duration_ms,
+        versions={"ocr": f"{result.engine} {result.engine_version}", "ocr_model": result.model},
+    )
+
+
+async def load_lines(ctx: StageContext, page: dict) -> list[dict]:
+    """A PageOcr's lines, fetched from the object store when they travelled by claim check."""
+    if page.get("lines_uri"):
+        return json.loads(await ctx.run_io(ctx.store.get, page["lines_uri"]))
+    return page["lines"]
 
 
 def failed_page_record(page: dict, page_no: int, page_count: int, exc: BaseException) -> dict:
@@ -261,28 +208,6 @@ def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
 
 async def ocr_page(ctx: StageContext, page: dict) -> None:
     png = await ctx.run_io(ctx.store.get, page["image_uri"])
-    result = await ctx.run_cpu(ocr_png, png, page.get("ocr_engine"))
-    record = {
-        "doc_id": page["doc_id"],
-        "tenant": page["tenant"],
-        "page_no": page["page_no"],
-        "page_count": page["page_count"],
-        "image_uri": page["image_uri"],
-        "width": page["width"],
-        "height": page["height"],
-        "status": "OK",
-        "text_source": "OCR",
-        **page_record_fields(result),
-        "produced_at": now_ms(),
-    }
-    await ctx.emit(topics.PAGES_OCR, record, page["doc_id"], page["page_no"])
-    await ctx.progress(
-        page["doc_id"],
-        page["tenant"],
-        "OCR",
-        "PAGE_DONE",
-        page_no=page["page_no"],
-        page_count=page["page_count"],
-        duration_ms=result.duration_ms,
-        versions={"ocr": f"{result.engine} {result.engine_version}", "ocr_model": result.model},
-    )
+    engine = ctx.settings.ocr_engine_for(page["tenant"], page.get("ocr_engine"))
+    result = await ctx.run_cpu(ocr_png, png, engine)
+    await emit_page_result(ctx, page, result, "OCR")

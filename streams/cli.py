@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pagestream.streams import ocr_commands
 from pagestream.streams.errors import PagestreamError
 from pagestream.streams.settings import Settings
 
@@ -191,14 +192,23 @@ class ProgressView:
         sys.stderr.flush()
 
 
-def cmd_submit(settings: Settings, paths: Sequence[str], tenant: str, wait: bool, as_json: bool, timeout: float) -> int:
+def cmd_submit(
+    settings: Settings,
+    paths: Sequence[str],
+    tenant: str,
+    wait: bool,
+    as_json: bool,
+    timeout: float,
+    engine: str | None = None,
+    force_ocr: bool = False,
+) -> int:
     from pagestream.connectors.client import Client
 
     with Client(settings) as client:
         watch = client.watch() if wait else None
         names: dict[str, str] = {}
         for path in paths:
-            doc_id = client.submit(path, tenant=tenant)
+            doc_id = client.submit(path, tenant=tenant, ocr_engine=engine, force_ocr=force_ocr or None)
             names[doc_id] = Path(path).name
             if as_json and not wait:
                 print(json.dumps({"doc_id": doc_id, "filename": Path(path).name, "tenant": tenant}))
@@ -329,6 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--wait", action="store_true", help="follow progress, then print each result as JSON")
     submit.add_argument("--json", action="store_true", help="print only JSON lines on stdout")
     submit.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for results")
+    submit.add_argument("--engine", default=None, help="OCR engine for these documents (e.g. ppocr, tesseract>ppocr)")
+    submit.add_argument("--force-ocr", action="store_true", help="OCR born-digital pages too (ignore text layers)")
     demo = sub.add_parser("demo", help="up, submit the bundled samples, print a summary")
     demo.add_argument("--workers", type=int, default=None)
     demo.add_argument("--timeout", type=float, default=1800.0)
@@ -350,6 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
     sql = sub.add_parser("sql", help="run a read-only ClickHouse query and print a table")
     sql.add_argument("query", help='e.g. "SELECT status, count() FROM documents FINAL GROUP BY status"')
     sql.add_argument("--json", action="store_true", help="print the JSON answer (columns, rows)")
+    ocr_commands.add_parsers(sub)
     worker = sub.add_parser("worker", help="run one Faust worker in the foreground")
     worker.add_argument("--id", type=int, default=0, help="worker number (own data dir)")
     sub.add_parser("bridge", help="run the HTTP bridge in the foreground (uploads, SSE, dashboard, metrics)")
@@ -371,7 +384,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "status":
             return cmd_status(settings, args.json)
         if args.command == "submit":
-            return cmd_submit(settings, args.paths, args.tenant, args.wait, args.json, args.timeout)
+            return cmd_submit(
+                settings, args.paths, args.tenant, args.wait, args.json, args.timeout, args.engine, args.force_ocr
+            )
         if args.command == "demo":
             return cmd_demo(settings, workers, args.timeout)
         if args.command == "dlq":
@@ -384,6 +399,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_bridge(settings)
         if args.command == "sql":
             return cmd_sql(settings, args.query, args.json)
+        if args.command in ("eval", "bench"):
+            return ocr_commands.run(args, settings)
         return cmd_worker(settings, args.id)
     except PagestreamError as exc:
         print(f"pagestream: {exc}", file=sys.stderr)

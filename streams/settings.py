@@ -71,9 +71,19 @@ class Settings(BaseSettings):
     max_image_pixels: int = 80_000_000  # per page, after rendering; larger is a bomb
     max_page_inches: float = 200.0  # a page side longer than this is absurd
 
-    ocr_engine: str = "tesseract"
+    ocr_engine: str = "tesseract"  # tesseract, ppocr, paddleocr, or a cascade first>second
+    ocr_tenant_engines: dict[str, str] = Field(default_factory=dict)  # JSON: {"tenant": "engine"}
     ocr_languages: str = "eng+deu+fra+nld"
     tessdata_dir: Path | None = None
+    ocr_preprocess: str = "deskew,clahe"  # of orient, deskew, clahe, denoise, binarize (docs/benchmarks.md)
+    ocr_model_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "pagestream" / "paddleocr")
+    ocr_cascade_line_confidence: float = 0.75  # lines below go to the cascade's second engine
+    ocr_cascade_page_fraction: float = 0.5  # more doubtful lines than this: the whole page
+    ocr_malloc_tuning: bool = True  # glibc malloc thresholds for pool processes (less system time)
+    text_layer: bool = True  # born-digital pages: use the PDF's text layer instead of OCR
+    text_layer_min_chars: int = 20  # fewer characters: no usable text layer
+    text_layer_max_garbage: float = 0.1  # share of unreadable characters above which it is garbage
+    max_inline_lines_bytes: int = 256_000  # bigger OCR/text-layer results travel by claim check
 
     max_event_bytes: int = 900_000  # keep Kafka messages under the 1 MB default
 
@@ -111,6 +121,14 @@ class Settings(BaseSettings):
     @property
     def s3_endpoint(self) -> str:
         return self.s3_endpoint_override or f"http://{self.s3_host}:{self.s3_port}"
+
+    def ocr_engine_for(self, tenant: str, asked: str | None = None) -> str:
+        """The engine for a document: its own request, else its tenant's, else the deployment's."""
+        return asked or self.ocr_tenant_engines.get(tenant) or self.ocr_engine
+
+    @property
+    def ocr_preprocess_steps(self) -> tuple[str, ...]:
+        return tuple(s.strip() for s in self.ocr_preprocess.split(",") if s.strip())
 
     @property
     def bridge_url(self) -> str:

@@ -18,7 +18,9 @@ from tests.conftest import evaldata_doc, read_topic, text_image
 pytestmark = pytest.mark.kafka
 
 
-def submit(settings, *paths: Path, timeout: int = 600) -> tuple[list[dict], subprocess.CompletedProcess]:
+def submit(
+    settings, *paths: Path, timeout: int = 600, extra: list[str] | None = None
+) -> tuple[list[dict], subprocess.CompletedProcess]:
     proc = subprocess.run(
         [
             sys.executable,
@@ -30,6 +32,7 @@ def submit(settings, *paths: Path, timeout: int = 600) -> tuple[list[dict], subp
             "--json",
             "--timeout",
             str(timeout),
+            *(extra or []),
         ],
         env=service_env(settings),
         capture_output=True,

@@ -74,6 +74,7 @@ def _png_header_only(width: int, height: int) -> bytes:
         (b"hello, this is a text file\n", "unsupported_type", "accepts PDF, PNG, JPEG or TIFF"),
         (b"%PDF-1.7\n1 0 obj << /Type /Catalog", "corrupt_pdf", "corrupt or truncated"),
         (_png_header_only(100_000, 100_000), "image_too_large", "decompression bomb"),
+        (_png_header_only(20_000, 20_000), "image_too_large", "decompression bomb"),
     ],
 )
 def test_bad_input_is_refused_with_a_clear_reason(tmp_path: Path, data: bytes, code: str, message: str) -> None:

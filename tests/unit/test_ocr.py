@@ -8,8 +8,10 @@ import pypdfium2 as pdfium
 import pytest
 from PIL import Image
 
+from pagestream.agents.engines import EngineCache
+from pagestream.agents.engines_tesseract import TesseractEngine
 from pagestream.agents.evaluation import ground_truth_text, word_precision, word_recall
-from pagestream.agents.ocr import EngineSpec, TesseractEngine, build_engine
+from pagestream.agents.ocr_result import EngineSpec
 from pagestream.streams.errors import PageFailed
 from pagestream.streams.settings import Settings
 from tests.conftest import EVALDATA, text_image
@@ -43,8 +45,10 @@ def test_recall_on_a_labelled_synthetic_page(engine: TesseractEngine) -> None:
 
 
 def test_unknown_engine_names_the_available_ones() -> None:
-    with pytest.raises(PageFailed, match="unknown OCR engine 'nope'; available: tesseract"):
-        build_engine(EngineSpec("nope", "eng", Settings().tessdata))
+    cache = EngineCache(EngineSpec("tesseract", "eng", Settings().tessdata))
+    for name in ("nope", "tesseract>tesseract", "tesseract>ppocr>paddleocr"):
+        with pytest.raises(PageFailed, match=r"unknown OCR engine .*; available: tesseract, ppocr, paddleocr, or a"):
+            cache.get(name)
 
 
 def test_missing_language_data_is_a_clear_error() -> None:

@@ -1,0 +1,60 @@
+"""The OCR measuring commands of the CLI: ``pagestream eval ocr`` and ``pagestream bench``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from pagestream.streams.settings import Settings
+
+DEFAULT_EVALDATA = Path(__file__).resolve().parents[2] / "shared" / "evaldata"
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    evaluate = sub.add_parser("eval", help="measure accuracy against labelled data")
+    what = evaluate.add_subparsers(dest="what", required=True)
+    ocr = what.add_parser("ocr", help="OCR word recall, precision and CER per source, noise level and engine")
+    ocr.add_argument("data", type=Path, help="a dataset folder with index.json, or the evaldata root")
+    ocr.add_argument("--engine", action="append", help="engine (repeatable; default: the deployment's)")
+    ocr.add_argument("--preprocess", default=None, help="preprocessing steps, comma-separated ('' for none)")
+    ocr.add_argument("--limit", type=int, default=None, help="only the first N pages")
+    ocr.add_argument("--noise", default=None, help="only pages of this noise level (synthetic: none, light)")
+    ocr.add_argument("--json", action="store_true", help="one JSON object per engine, with per-page figures")
+    bench = sub.add_parser("bench", help="raw engine against the full pipeline, same pages and cores")
+    bench.add_argument("--engine", default=None, help="engine (default: the deployment's)")
+    bench.add_argument("--pages", type=int, default=24, help="pages per kind (scanned, born-digital)")
+    bench.add_argument("--source", type=Path, default=DEFAULT_EVALDATA, help="folder of PDFs (default: evaldata)")
+    bench.add_argument("--json", action="store_true", help="print only the JSON object on stdout")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "eval":
+        return _eval_ocr(args, settings)
+    from pagestream.streams.bench import bench
+
+    result = bench(settings, args.engine or settings.ocr_engine, args.pages, args.source)
+    print(json.dumps(result, indent=None if args.json else 2))
+    return 0
+
+
+def _eval_ocr(args: argparse.Namespace, settings: Settings) -> int:
+    from pagestream.agents.ocr import engine_spec
+    from pagestream.agents.ocr_eval import evaluate, load_pages, table
+    from pagestream.agents.preprocess import check_steps
+
+    spec = engine_spec(settings)
+    if args.preprocess is not None:
+        spec = replace(spec, preprocess=check_steps([s for s in args.preprocess.split(",") if s]))
+    pages = [p for p in load_pages(args.data) if args.noise in (None, p.noise)][: args.limit]
+    results = []
+    for name in [n for arg in (args.engine or [settings.ocr_engine]) for n in arg.split(",")]:
+        print(f"reading {len(pages)} pages with {name} …", file=sys.stderr, flush=True)
+        results.append(evaluate(pages, spec, name, settings.pool_processes))
+        if args.json:  # each engine as soon as it is done: evaluations of slow engines take long
+            print(json.dumps(results[-1]), flush=True)
+    if not args.json:
+        print(table(results))
+    return 0
