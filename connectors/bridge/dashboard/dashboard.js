@@ -133,7 +133,10 @@ function renderLiveLatency() {
 function stageText(doc) {
   const total = doc.page_count ?? "?";
   return STAGES.filter((s) => doc.stages && doc.stages[s])
-    .map((s) => `${s.toLowerCase()} ${doc.stages[s].pages_done}/${total}`)
+    .map((s) => {
+      const stage = doc.stages[s]; // document-level stages (validate) have no pages: show their status
+      return `${s.toLowerCase()} ${stage.pages_done ? `${stage.pages_done}/${total}` : stage.status.toLowerCase()}`;
+    })
     .join(" · ");
 }
 
