@@ -134,12 +134,13 @@ def test_unknown_type_extracts_nothing() -> None:
 
 
 def test_invoice_from_real_ocr() -> None:
-    from pagestream.agents.ocr import TesseractEngine, page_record_fields
+    from pagestream.agents.engines_tesseract import TesseractEngine
+    from pagestream.agents.ocr import lines_of
     from pagestream.streams.settings import Settings
 
     engine = TesseractEngine("eng", Settings().tessdata)
     _, gt = evaldata_doc("syn-0000-invoice")
-    pages = pages_of(gt, lambda page, image: page_record_fields(engine.recognize(image))["lines"])
+    pages = pages_of(gt, lambda page, image: lines_of(engine.recognize(image)))
     ex = extract("invoice", pages)
     f = gt["fields"]
     for name in ("invoice_number", "invoice_date", "subtotal", "total", "iban"):
