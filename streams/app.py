@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import faust
 
-from pagestream.agents import assemble, ingest, layout, ocr
+from pagestream.agents import assemble, classify, ingest, layout, ocr
 from pagestream.agents.context import StageContext
 from pagestream.agents.ocr import EngineSpec
 from pagestream.agents.pool import make_pool
@@ -20,7 +20,7 @@ from pagestream.streams.settings import Settings
 
 
 def create_app(settings: Settings, worker_id: int = 0) -> tuple[faust.App, StageContext]:
-    """A Faust app with the ingest, OCR, layout and assembly agents, and their shared context."""
+    """A Faust app with the ingest, OCR, layout, classify and assembly agents, and their shared context."""
     datadir = settings.state_dir / "faust" / f"worker-{worker_id}"
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
@@ -46,7 +46,7 @@ def create_app(settings: Settings, worker_id: int = 0) -> tuple[faust.App, Stage
             EngineSpec(settings.ocr_engine, settings.ocr_languages, settings.tessdata),
         ),
     )
-    for stage in (ingest, ocr, layout, assemble):
+    for stage in (ingest, ocr, layout, classify, assemble):
         stage.register(app, ctx)
 
     return app, ctx

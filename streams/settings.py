@@ -70,6 +70,17 @@ class Settings(BaseSettings):
 
     max_event_bytes: int = 900_000  # keep Kafka messages under the 1 MB default
 
+    # Document classifier, served from the MLflow model registry (the ``ml`` extra).
+    mlflow_tracking_uri: str | None = None  # tracking server or database URI; default SQLite in state_dir
+    classifier_model: str = "pagestream-doctype"
+    classifier_alias: str = "champion"
+    classifier_poll_seconds: float = 10.0  # how often workers re-resolve the alias
+    classifier_threads: int = 1  # torch threads per worker for page embeddings
+    classifier_train_docs: int = 12  # generated documents per type when `up` trains the first model
+    cache_dir: Path = Field(
+        default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pagestream"
+    )
+
     @property
     def bootstrap_servers(self) -> str:
         return self.kafka_bootstrap or f"{self.kafka_host}:{self.kafka_port}"
@@ -95,6 +106,15 @@ class Settings(BaseSettings):
         if env:
             return Path(env)
         return next((Path(p) for p in _TESSDATA_CANDIDATES if Path(p).is_dir()), None)
+
+    @property
+    def mlflow_uri(self) -> str:
+        return self.mlflow_tracking_uri or f"sqlite:///{self.state_dir / 'mlflow' / 'mlflow.db'}"
+
+    @property
+    def mlflow_artifacts(self) -> Path:
+        """Artifact folder of the local MLflow store (unused with a tracking server)."""
+        return self.state_dir / "mlflow" / "artifacts"
 
     @property
     def run_dir(self) -> Path:
