@@ -37,8 +37,8 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 stamp=".venv/.pagestream-installed"
 if [[ ! -f "$stamp" || pyproject.toml -nt "$stamp" ]]; then
-  log "installing pagestream and its pinned dependencies into .venv"
-  .venv/bin/pip install -q -e ".[test]"
+  log "installing pagestream and its pinned dependencies into .venv (torch and MLflow included: a few GB once)"
+  .venv/bin/pip install -q -e ".[test,ml]"
   touch "$stamp"
 fi
 ops/kafka/kafka.sh fetch

@@ -1,4 +1,4 @@
-"""The ``pagestream`` command: up, down, status, submit, demo, worker.
+"""The ``pagestream`` command: up, down, status, submit, demo, train, worker.
 
 Checks outside the project drive this interface; keep commands and flags stable.
 """
@@ -64,12 +64,43 @@ def cmd_up(settings: Settings, workers: int, quiet: bool = False) -> int:
     facts = provision(settings)
     if facts["topics_created"]:
         say(f"created topics: {', '.join(facts['topics_created'])}")
+    _ensure_classifier(settings, say)
     for service in worker_services:
         say(f"starting {service.name} …")
         service.start(settings)
     say(f"pagestream is up after {time.perf_counter() - started:.1f} s")
     if not quiet:
         _print_status(settings, as_json=False)
+    return 0
+
+
+def _ensure_classifier(settings: Settings, say) -> None:
+    """Workers serve the registry's champion; a fresh install trains one first (never a stand-in)."""
+    try:
+        from pagestream.agents.classifier.train import ensure_champion
+    except ImportError as exc:
+        say(f"document classification is off: the ml extra is not installed ({exc}); pip install -e '.[ml]'")
+        return
+    version = ensure_champion(settings, say)
+    say(f"classifier: models:/{settings.classifier_model}@{settings.classifier_alias} is version {version}")
+
+
+def cmd_train(settings: Settings, args: argparse.Namespace) -> int:
+    from pagestream.agents.classifier.train import report_json, train_command
+
+    report = train_command(
+        settings,
+        [Path(p) for p in args.data],
+        [Path(p) for p in args.eval],
+        eval_ocr=args.eval_ocr,
+        docs_per_type=args.docs_per_type or settings.classifier_train_docs,
+        seeds=[int(s) for s in args.seeds.split(",")],
+        generated=not args.no_generated,
+        set_alias=not args.no_alias,
+        say=lambda msg: print(msg, file=sys.stderr, flush=True),
+    )
+    if args.json:
+        print(to_json(report_json(report)))
     return 0
 
 
@@ -253,6 +284,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="up, submit the bundled samples, print a summary")
     demo.add_argument("--workers", type=int, default=None)
     demo.add_argument("--timeout", type=float, default=1800.0)
+    train = sub.add_parser("train", help="train a model and register it in the MLflow model registry")
+    train.add_argument("target", choices=["classifier"], help="what to train: the document classifier")
+    train.add_argument("data", nargs="*", metavar="DATA", help="extra training folders (evaldata-gt/1 files)")
+    train.add_argument("--eval", action="append", default=[], metavar="DIR", help="held-out folder (repeatable)")
+    train.add_argument("--eval-ocr", action="store_true", help="also evaluate on the OCR text of held-out images")
+    train.add_argument("--docs-per-type", type=int, default=None, help="generated documents per type and seed")
+    train.add_argument("--seeds", default="2", help="generator seeds, comma-separated (1 is held out)")
+    train.add_argument("--no-generated", action="store_true", help="train on DATA only")
+    train.add_argument("--no-alias", action="store_true", help="register without moving the champion alias")
+    train.add_argument("--json", action="store_true", help="print the run's report as JSON on stdout")
     worker = sub.add_parser("worker", help="run one Faust worker in the foreground")
     worker.add_argument("--id", type=int, default=0, help="worker number (own data dir)")
     return parser
@@ -274,6 +315,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_submit(settings, args.paths, args.tenant, args.wait, args.json, args.timeout)
         if args.command == "demo":
             return cmd_demo(settings, workers, args.timeout)
+        if args.command == "train":
+            return cmd_train(settings, args)
         return cmd_worker(settings, args.id)
     except PagestreamError as exc:
         print(f"pagestream: {exc}", file=sys.stderr)

@@ -169,6 +169,5 @@ def default_training_pages(ops_dir: Path, docs_per_type: int, seeds: Iterable[in
     """The bundled training set: generated documents of all eight types for each seed."""
     pages: list[LabelledPage] = []
     for seed in seeds:
-        pages += synthetic_pages(ops_dir, docs_per_type, seed)
-        pages += generated_pages(docs_per_type, seed)
+        pages += synthetic_pages(ops_dir, docs_per_type, seed) + generated_pages(docs_per_type, seed)
     return pages

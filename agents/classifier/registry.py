@@ -85,11 +85,11 @@ def champion_version(settings: Settings) -> str | None:
 
     client = client_for(settings)
     try:
-        return client.get_model_version_by_alias(settings.classifier_model, settings.classifier_alias).version
+        return str(client.get_model_version_by_alias(settings.classifier_model, settings.classifier_alias).version)
     except MlflowException as exc:
         if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"):
             return None
-        raise
+        raise ClassifierUnavailable(f"the model registry at {settings.mlflow_uri} failed: {exc}") from exc
 
 
 def load_version(settings: Settings, version: str) -> Served:

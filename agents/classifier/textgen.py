@@ -159,19 +159,24 @@ class _Sci:
         r = self.r
         return f"{r.choice(INITIALS)}. {r.choice(INITIALS) + '. ' if r.random() < 0.3 else ''}{r.choice(SURNAMES)}"
 
-    def reference(self, n: int) -> str:
+    def reference(self, n: int, style: str) -> str:
+        """One bibliography entry; ``style`` is bracket ([3]), dot (3.), plain or author-year."""
         r = self.r
         authors = ", ".join(self.author() for _ in range(r.randint(1, 4)))
         if r.random() < 0.3:
             authors += " et al."
         year = r.randint(1985, 2024)
+        title = f"{r.choice(['On', 'Towards', 'Measuring', 'A note on', 'Learning'])} {r.choice(self.topics)}"
         if r.random() < 0.6:
             ref = f"{r.choice(JOURNALS)} {r.randint(1, 200)}, {r.randint(1, 9999)} ({year})"
         else:
             ref = f"{r.choice(VENUES)}, pp. {r.randint(1, 900)}–{r.randint(901, 1200)}, {year}"
         if r.random() < 0.4:
             ref += f" [arXiv:{r.randint(1001, 2312)}.{r.randint(1000, 29999):05d}]"
-        return f"[{n}] {authors}, {ref}."
+        if style == "author-year":
+            return f"{authors} ({year}). {title}. {ref.rsplit(' (', 1)[0]}."
+        prefix = {"bracket": f"[{n}] ", "dot": f"{n}. ", "plain": ""}[style]
+        return f"{prefix}{authors}, {title + ', ' if r.random() < 0.5 else ''}{ref}."
 
 
 def _wrap(text: str, width: int) -> list[str]:
@@ -255,8 +260,30 @@ def sci_references_page(r: random.Random) -> Page:
                          f"{r.choice(['National Science Foundation', 'European Research Council', 'DFG'])}.")
             lines.append("References")
     first = r.randint(1, 40)
+    style = r.choice(["bracket", "bracket", "dot", "plain", "author-year"])
     for n in range(first, first + r.randint(10, 22)):
-        lines += _wrap(s.reference(n), 90)
+        lines += _wrap(s.reference(n, style), 90)
+    return lines
+
+
+def sci_figure_page(r: random.Random) -> Page:
+    """A page dominated by a figure: diagram labels, axis ticks and a legend, then its caption."""
+    s = _Sci(r)
+    lines: list[str] = []
+    blocks = ["Input", "Conv 3x3", "Max-pool 2x2", "Encoder", "Decoder", "Attention", "Linear", "Softmax",
+              "Detector", "Amplifier", "Filter", "ADC", "Sample", "Control", "Output"]
+    for _ in range(r.randint(6, 14)):
+        kind = r.random()
+        if kind < 0.4:
+            labels = [f"{r.choice(blocks)} {r.choice(['', '| ', '→ '])}{r.choice([16, 32, 64, 128, 256, 384])}"
+                      for _ in range(r.randint(1, 3))]
+            lines.append(" ".join(labels))
+        elif kind < 0.7:
+            lines.append(" ".join(f"{r.uniform(0, 10):.{r.choice([0, 1])}f}" for _ in range(r.randint(3, 7))))
+        else:
+            lines.append(f"{r.choice(s.quantities)} {r.choice(['(a)', '(b)', '(c)', '[arb. units]', '(GeV)', '(%)'])}")
+    lines.append(f"{r.choice(['FIG.', 'Figure', 'Fig.'])} {r.randint(1, 9)}. {s.sentence()} {s.sentence()}")
+    lines += _wrap(s.paragraph(r.randint(1, 3)), r.choice([60, 80, 95]))
     return lines
 
 
@@ -290,6 +317,7 @@ SCIENTIFIC: tuple[tuple[Callable[[random.Random], Page], int], ...] = (
     (sci_body_page, 4),
     (sci_table_page, 2),
     (sci_references_page, 2),
+    (sci_figure_page, 1),
     (tech_datasheet_page, 1),
 )
 

@@ -342,3 +342,58 @@ def _requirements() -> list[str]:
 
 def report_json(report: TrainReport) -> dict[str, Any]:
     return asdict(report)
+
+
+def train_command(
+    settings: Settings,
+    data: Sequence[Path],
+    eval_dirs: Sequence[Path],
+    *,
+    eval_ocr: bool,
+    docs_per_type: int,
+    seeds: Sequence[int],
+    generated: bool,
+    set_alias: bool,
+    say: Say,
+) -> TrainReport:
+    """``pagestream train classifier``: gather the sets, train, register, and summarise."""
+    train: list[LabelledPage] = []
+    if generated:
+        train += corpus.default_training_pages(settings.ops_dir, docs_per_type, seeds)
+    for folder in data:
+        train += corpus.load_gt_folder(folder)
+    if not train:
+        raise PagestreamError("nothing to train on: give DATA folders or leave the generated set on")
+    eval_sets: dict[str, list[LabelledPage]] = {}
+    for folder in eval_dirs:
+        pages = corpus.load_gt_folder(folder)
+        eval_sets[folder.name] = pages
+        if eval_ocr:
+            ocr = ocr_pages(settings, pages, say)
+            if ocr:
+                eval_sets[f"{folder.name} (OCR)"] = ocr
+    if len(eval_dirs) > 1:  # macro-F1 means something only over several types at once
+        eval_sets["all held-out"] = [p for name in [f.name for f in eval_dirs] for p in eval_sets[name]]
+        if eval_ocr:
+            eval_sets["all held-out (OCR)"] = [p for k, v in eval_sets.items() if k.endswith("(OCR)") for p in v]
+    report = train_and_register(
+        settings, train, eval_sets, set_alias=set_alias, tags={"trained_by": "pagestream train classifier"}, say=say
+    )
+    say(summary(report))
+    return report
+
+
+def summary(report: TrainReport) -> str:
+    """A readable table of the held-out results of a training run."""
+    rows = [f"{'held-out set':<26} {'pages':>5} {'page acc':>9} {'macro-F1':>9} {'docs':>5} {'doc acc':>8}"]
+    for name, r in report.evaluations.items():
+        rows.append(
+            f"{name:<26} {r.pages:>5} {r.page_accuracy:>9.3f} {r.page_macro_f1:>9.3f} {r.documents:>5} "
+            f"{r.doc_accuracy:>8.3f}"
+        )
+    m = report.metrics
+    rows.append(
+        f"inference {m['inference_ms_per_page']:.0f} ms/page (one page at a time), model load "
+        f"{m['model_load_seconds']:.2f} s (encoder {m['encoder_load_seconds']:.2f} s), run {report.run_id}"
+    )
+    return "\n".join(rows)
