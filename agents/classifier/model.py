@@ -32,7 +32,7 @@ HEAD_CONFIG = "head.json"
 class HeadParams:
     """Training parameters of the head (logged to MLflow with every run)."""
 
-    l2: float = 0.1
+    l2: float = 1e-3
     max_iter: int = 300
     feature_scale: float = 0.3  # weight of the layout statistics next to the unit-norm embedding
 
