@@ -76,12 +76,13 @@ def cmd_up(settings: Settings, workers: int, quiet: bool = False) -> int:
 
 def _ensure_classifier(settings: Settings, say) -> None:
     """Workers serve the registry's champion; a fresh install trains one first (never a stand-in)."""
+    from pagestream.agents.classifier.train import ensure_champion
+
     try:
-        from pagestream.agents.classifier.train import ensure_champion
+        version = ensure_champion(settings, say)
     except ImportError as exc:
         say(f"document classification is off: the ml extra is not installed ({exc}); pip install -e '.[ml]'")
         return
-    version = ensure_champion(settings, say)
     say(f"classifier: models:/{settings.classifier_model}@{settings.classifier_alias} is version {version}")
 
 
@@ -254,7 +255,8 @@ def cmd_demo(settings: Settings, workers: int, timeout: float) -> int:
     print(f"\n{len(results)} documents, {pages} pages in {elapsed:.1f} s ({pages / elapsed:.2f} pages/s)\n")
     for r in sorted(results, key=lambda r: r["filename"] or ""):
         words = sum(p["word_count"] for p in r["pages"])
-        print(f"{r['filename']}: {r['status']}, {r['page_count']} pages, {words} words, result {r['result_uri']}")
+        kind = f"{r['doc_type']} ({r['doc_type_confidence']:.2f})" if r.get("doc_type") else "untyped"
+        print(f"{r['filename']}: {r['status']}, {kind}, {r['page_count']} pages, {words} words, {r['result_uri']}")
         for p in r["pages"]:
             first = next((ln for ln in (p["text"] or "").splitlines() if ln.strip()), "")
             print(
