@@ -32,7 +32,6 @@ from pagestream.streams.settings import Settings
 
 Say = Callable[[str], None]
 TRAIN_SEEDS = (2,)  # seeds of the bundled training set (1 is the held-out evaluation set)
-CHECK_SEED = 3  # a small generated held-out check logged with the bundled model
 
 
 @dataclass
@@ -306,11 +305,19 @@ def ensure_champion(settings: Settings, say: Say) -> str:
         "the first time, seconds once embeddings are cached)"
     )
     train = corpus.default_training_pages(settings.ops_dir, settings.classifier_train_docs, TRAIN_SEEDS)
-    check = corpus.default_training_pages(settings.ops_dir, max(2, settings.classifier_train_docs // 4), (CHECK_SEED,))
     report = train_and_register(
-        settings, train, {"generated_check": check}, tags={"trained_by": "pagestream up"}, say=say
+        settings, train, generated_check(settings, settings.classifier_train_docs, TRAIN_SEEDS),
+        tags={"trained_by": "pagestream up"}, say=say,
     )
     return report.version
+
+
+def generated_check(settings: Settings, docs_per_type: int, seeds: Sequence[int]) -> dict[str, list[LabelledPage]]:
+    """A small held-out set from the same generators with the next unused seed (the only held-out
+    pages of the ``other`` type; it measures fit to the generators, not to real documents)."""
+    seed = max(*seeds, corpus.HELD_OUT_SEED) + 1
+    pages = corpus.default_training_pages(settings.ops_dir, max(2, docs_per_type // 4), [seed])
+    return {f"generated seed {seed}": pages}
 
 
 def _inference_ms(settings: Settings, model: DocTypeModel, texts: list[str]) -> float:
@@ -358,13 +365,14 @@ def train_command(
 ) -> TrainReport:
     """``pagestream train classifier``: gather the sets, train, register, and summarise."""
     train: list[LabelledPage] = []
+    eval_sets: dict[str, list[LabelledPage]] = {}
     if generated:
         train += corpus.default_training_pages(settings.ops_dir, docs_per_type, seeds)
+        eval_sets |= generated_check(settings, docs_per_type, seeds)
     for folder in data:
         train += corpus.load_gt_folder(folder)
     if not train:
         raise PagestreamError("nothing to train on: give DATA folders or leave the generated set on")
-    eval_sets: dict[str, list[LabelledPage]] = {}
     for folder in eval_dirs:
         pages = corpus.load_gt_folder(folder)
         eval_sets[folder.name] = pages

@@ -31,7 +31,7 @@ TRAIN_DOCS_PER_TYPE = 8
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, train.TrainReport]:
     settings = Settings(state_dir=tmp_path_factory.mktemp("classifier-state"))
     pages = corpus.default_training_pages(settings.ops_dir, TRAIN_DOCS_PER_TYPE, [2])
-    held_out = {"generated_check": corpus.default_training_pages(settings.ops_dir, 2, [3])}
+    held_out = train.generated_check(settings, TRAIN_DOCS_PER_TYPE, [2])
     if (EVALDATA / "synthetic").is_dir():
         held_out["synthetic"] = corpus.load_gt_folder(EVALDATA / "synthetic")
     report = train.train_and_register(settings, pages, held_out, say=lambda _: None)
@@ -48,7 +48,7 @@ def test_training_registers_a_model_with_the_champion_alias(trained) -> None:
     assert run_.data.metrics["train_page_accuracy"] > 0.95
     assert "inference_ms_per_page" in run_.data.metrics and "model_load_seconds" in run_.data.metrics
     artifacts = {a.path for a in client.list_artifacts(report.run_id, "confusion")}
-    assert "confusion/generated_check.json" in artifacts and "confusion/generated_check.txt" in artifacts
+    assert "confusion/generated_seed_3.json" in artifacts and "confusion/generated_seed_3.txt" in artifacts
     assert client.get_model_version(settings.classifier_model, "1").run_id == report.run_id
 
 
