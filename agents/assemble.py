@@ -3,7 +3,8 @@
 The state of one document is a small JSON-able dict kept in a Faust table keyed by doc_id (page
 summaries and claim checks, never page text, so the changelog stays small); when the last page
 arrives the agent reads the page results from the object store and emits DocumentCompleted.
-A finished document keeps a tombstone so a late duplicate cannot reopen it.
+A finished document keeps a tombstone so a late duplicate cannot reopen it. Pages come from
+pages.classified; the document type they carry (the classify stage's votes) goes into the result.
 """
 
 from __future__ import annotations
@@ -40,14 +41,30 @@ def summary_of(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def classification_of(event: dict[str, Any]) -> dict[str, Any]:
+    """The document type a classified page carries (the classify stage's verdict so far)."""
+    return {
+        "doc_type": event.get("doc_type"),
+        "doc_type_confidence": event.get("doc_type_confidence"),
+        "doc_type_reason": event.get("doc_type_reason"),
+        "classifier_version": event.get("classifier_version"),
+        "pages": event.get("doc_type_pages") or 0,
+    }
+
+
 def add_page(state: State | None, event: dict[str, Any]) -> tuple[State, bool]:
-    """Add a page to a document's state; returns the new state and whether the page was new."""
+    """Add a page to a document's state; returns the new state and whether the page was new.
+
+    The document type kept is the one resting on the most classified pages (the last verdict)."""
     if state is None:
         state = {"tenant": event["tenant"], "page_count": event["page_count"], "pages": {}, "completed": False}
     key = str(event["page_no"])
     if state["completed"] or key in state["pages"] or not 1 <= event["page_no"] <= state["page_count"]:
         return state, False
     pages = {**state["pages"], key: summary_of(event)}
+    verdict = classification_of(event)
+    if verdict["doc_type"] and verdict["pages"] >= state.get("classification", {}).get("pages", 0):
+        return {**state, "pages": pages, "classification": verdict}, True
     return {**state, "pages": pages}, True
 
 
@@ -103,6 +120,7 @@ def assembled_record(
         )
     status = document_status(state)
     failed = [p["page_no"] for p in pages if p["status"] != "OK"]
+    verdict = state.get("classification", {})
     return {
         "doc_id": doc_id,
         "tenant": state["tenant"],
@@ -112,9 +130,7 @@ def assembled_record(
         "pages": pages,
         "text_inline": True,
         "result_uri": result_uri,
-        "doc_type": state.get("doc_type"),
-        "doc_type_confidence": state.get("doc_type_confidence"),
-        "classifier_version": state.get("classifier_version"),
+        **{k: verdict.get(k) for k in ("doc_type", "doc_type_confidence", "doc_type_reason", "classifier_version")},
         "error_code": None if status == "OK" else "pages_failed",
         "error_message": None if status == "OK" else f"pages without a result: {failed}",
         "versions": versions,
@@ -156,9 +172,9 @@ def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
     """The assembly agent and its table (one partition of state per document key)."""
     table = app.Table(ASSEMBLY_TABLE, default=None, partitions=ctx.settings.topic_partitions)
 
-    @app.agent(ctx.topic(topics.PAGES_LAYOUT), name="assemble")
+    @app.agent(ctx.topic(topics.PAGES_CLASSIFIED), name="assemble")
     async def assemble(stream: faust.StreamT) -> None:
-        async for event, page in decoded_records(ctx, stream, topics.PAGES_LAYOUT, "ASSEMBLE"):
+        async for event, page in decoded_records(ctx, stream, topics.PAGES_CLASSIFIED, "ASSEMBLE"):
             doc_id = page["doc_id"]
             state, new = add_page(table.get(doc_id), page)
             if not new:
@@ -219,11 +235,13 @@ async def finish(ctx: StageContext, doc_id: str, state: State) -> None:
         "ocr": ", ".join(sorted({p["engine"] for p in state["pages"].values() if p["engine"]})),
         "layout": LAYOUT_MODEL,
         "renderer": manifest.get("renderer", ""),
+        "classifier": state.get("classification", {}).get("classifier_version") or "",
     }
     document = {
         **{k: manifest.get(k) for k in ("doc_id", "tenant", "filename", "sha256", "size_bytes", "kind")},
         "page_count": state["page_count"],
         "status": document_status(state),
+        **{k: v for k, v in state.get("classification", {}).items() if k != "pages"},
         "versions": versions,
         "pages": sorted(results, key=lambda r: r["page_no"]),
     }

@@ -166,6 +166,8 @@ def completed_from_assembled(assembled: dict[str, Any], verdict: Verdict, now: i
         "submitted_at": assembled.get("submitted_at"),
         "doc_type": assembled.get("doc_type"),
         "doc_type_confidence": assembled.get("doc_type_confidence"),
+        "doc_type_reason": assembled.get("doc_type_reason"),
+        "classifier_version": assembled.get("classifier_version"),
         "fields": [f.as_record() for f in extraction.flat()] if extraction else None,
         "validation_status": verdict.status,
         "issues": [i.as_record() for i in verdict.issues],

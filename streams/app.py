@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import faust
 
-from pagestream.agents import assemble, ingest, layout, ocr, validate
+from pagestream.agents import assemble, classify, ingest, layout, ocr, validate
 from pagestream.agents.context import StageContext
 from pagestream.agents.ocr import engine_spec
 from pagestream.agents.pool import make_pool
@@ -20,7 +20,8 @@ from pagestream.streams.settings import Settings
 
 
 def create_app(settings: Settings, worker_id: int = 0) -> tuple[faust.App, StageContext]:
-    """A Faust app with the ingest, OCR, layout, assembly and validation agents, and their shared context."""
+    """A Faust app with the ingest, OCR, layout, classify, assembly and validation agents, and their shared
+    context."""
     datadir = settings.state_dir / "faust" / f"worker-{worker_id}"
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
@@ -46,7 +47,7 @@ def create_app(settings: Settings, worker_id: int = 0) -> tuple[faust.App, Stage
         store=ObjectStore(settings),
         cpu=make_pool(settings.pool_processes, engine_spec(settings), settings.ocr_malloc_tuning),
     )
-    for stage in (ingest, ocr, layout, assemble, validate):
+    for stage in (ingest, ocr, layout, classify, assemble, validate):
         stage.register(app, ctx)
 
     return app, ctx

@@ -1,4 +1,4 @@
-"""The ``pagestream`` command: up, down, status, submit, demo, worker.
+"""The ``pagestream`` command: up, down, status, submit, demo, train, worker.
 
 Checks outside the project drive this interface; keep commands and flags stable.
 """
@@ -70,12 +70,44 @@ def cmd_up(settings: Settings, workers: int, quiet: bool = False) -> int:
     facts = provision(settings)
     if facts["topics_created"]:
         say(f"created topics: {', '.join(facts['topics_created'])}")
+    _ensure_classifier(settings, say)
     for service in processes:
         say(f"starting {service.name} …")
         service.start(settings)
     say(f"pagestream is up after {time.perf_counter() - started:.1f} s; dashboard: {settings.bridge_url}/dashboard")
     if not quiet:
         _print_status(settings, as_json=False)
+    return 0
+
+
+def _ensure_classifier(settings: Settings, say) -> None:
+    """Workers serve the registry's champion; a fresh install trains one first (never a stand-in)."""
+    from pagestream.agents.classifier.train import ensure_champion
+
+    try:
+        version = ensure_champion(settings, say)
+    except ImportError as exc:
+        say(f"document classification is off: the ml extra is not installed ({exc}); pip install -e '.[ml]'")
+        return
+    say(f"classifier: models:/{settings.classifier_model}@{settings.classifier_alias} is version {version}")
+
+
+def cmd_train(settings: Settings, args: argparse.Namespace) -> int:
+    from pagestream.agents.classifier.train import report_json, train_command
+
+    report = train_command(
+        settings,
+        [Path(p) for p in args.data],
+        [Path(p) for p in args.eval],
+        eval_ocr=args.eval_ocr,
+        docs_per_type=args.docs_per_type or settings.classifier_train_docs,
+        seeds=[int(s) for s in args.seeds.split(",")],
+        generated=not args.no_generated,
+        set_alias=not args.no_alias,
+        say=lambda msg: print(msg, file=sys.stderr, flush=True),
+    )
+    if args.json:
+        print(to_json(report_json(report)))
     return 0
 
 
@@ -256,7 +288,8 @@ def cmd_demo(settings: Settings, workers: int, timeout: float) -> int:
     print(f"\n{len(results)} documents, {pages} pages in {elapsed:.1f} s ({pages / elapsed:.2f} pages/s)\n")
     for r in sorted(results, key=lambda r: r["filename"] or ""):
         words = sum(p["word_count"] for p in r["pages"])
-        print(f"{r['filename']}: {r['status']}, {r['page_count']} pages, {words} words, result {r['result_uri']}")
+        kind = f"{r['doc_type']} ({r['doc_type_confidence']:.2f})" if r.get("doc_type") else "untyped"
+        print(f"{r['filename']}: {r['status']}, {kind}, {r['page_count']} pages, {words} words, {r['result_uri']}")
         for p in r["pages"]:
             first = next((ln for ln in (p["text"] or "").splitlines() if ln.strip()), "")
             print(
@@ -363,6 +396,16 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("query", help='e.g. "SELECT status, count() FROM documents FINAL GROUP BY status"')
     sql.add_argument("--json", action="store_true", help="print the JSON answer (columns, rows)")
     ocr_commands.add_parsers(sub)
+    train = sub.add_parser("train", help="train a model and register it in the MLflow model registry")
+    train.add_argument("target", choices=["classifier"], help="what to train: the document classifier")
+    train.add_argument("data", nargs="*", metavar="DATA", help="extra training folders (evaldata-gt/1 files)")
+    train.add_argument("--eval", action="append", default=[], metavar="DIR", help="held-out folder (repeatable)")
+    train.add_argument("--eval-ocr", action="store_true", help="also evaluate on the OCR text of held-out images")
+    train.add_argument("--docs-per-type", type=int, default=None, help="generated documents per type and seed")
+    train.add_argument("--seeds", default="2", help="generator seeds, comma-separated (1 is held out)")
+    train.add_argument("--no-generated", action="store_true", help="train on DATA only")
+    train.add_argument("--no-alias", action="store_true", help="register without moving the champion alias")
+    train.add_argument("--json", action="store_true", help="print the run's report as JSON on stdout")
     worker = sub.add_parser("worker", help="run one Faust worker in the foreground")
     worker.add_argument("--id", type=int, default=0, help="worker number (own data dir)")
     sub.add_parser("bridge", help="run the HTTP bridge in the foreground (uploads, SSE, dashboard, metrics)")
@@ -401,6 +444,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_sql(settings, args.query, args.json)
         if args.command in ("eval", "bench"):
             return ocr_commands.run(args, settings)
+        if args.command == "train":
+            return cmd_train(settings, args)
         return cmd_worker(settings, args.id)
     except PagestreamError as exc:
         print(f"pagestream: {exc}", file=sys.stderr)

@@ -109,6 +109,16 @@ class Settings(BaseSettings):
     sql_max_rows: int = 10_000  # rows returned by POST /v1/sql at most
     sql_timeout_seconds: float = 30.0
     presign_expiry_seconds: int = 3600  # lifetime of presigned download and upload URLs
+    # Document classifier, served from the MLflow model registry (the ``ml`` extra).
+    mlflow_tracking_uri: str | None = None  # tracking server or database URI; default SQLite in state_dir
+    classifier_model: str = "pagestream-doctype"
+    classifier_alias: str = "champion"
+    classifier_poll_seconds: float = 10.0  # how often workers re-resolve the alias
+    classifier_threads: int = 1  # torch threads per worker for page embeddings
+    classifier_train_docs: int = 12  # generated documents per type when `up` trains the first model
+    cache_dir: Path = Field(
+        default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pagestream"
+    )
 
     @property
     def bootstrap_servers(self) -> str:
@@ -152,6 +162,15 @@ class Settings(BaseSettings):
         if env:
             return Path(env)
         return next((Path(p) for p in _TESSDATA_CANDIDATES if Path(p).is_dir()), None)
+
+    @property
+    def mlflow_uri(self) -> str:
+        return self.mlflow_tracking_uri or f"sqlite:///{self.state_dir / 'mlflow' / 'mlflow.db'}"
+
+    @property
+    def mlflow_artifacts(self) -> Path:
+        """Artifact folder of the local MLflow store (unused with a tracking server)."""
+        return self.state_dir / "mlflow" / "artifacts"
 
     @property
     def run_dir(self) -> Path:

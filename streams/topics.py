@@ -32,6 +32,8 @@ DOCS_SUBMITTED = TopicSpec("docs.submitted", "DocumentSubmitted", KeyBy.DOC)
 PAGES_RAW = TopicSpec("pages.raw", "PageRendered", KeyBy.PAGE)
 PAGES_OCR = TopicSpec("pages.ocr", "PageOcr", KeyBy.PAGE)
 PAGES_LAYOUT = TopicSpec("pages.layout", "PageLayout", KeyBy.DOC)
+# Classified pages reuse the PageLayout record (its optional classification fields filled in).
+PAGES_CLASSIFIED = TopicSpec("pages.classified", "PageLayout", KeyBy.DOC)
 DOCS_PROGRESS = TopicSpec("docs.progress", "DocumentProgress", KeyBy.DOC)
 DOCS_ASSEMBLED = TopicSpec("docs.assembled", "DocumentAssembled", KeyBy.DOC)
 DOCS_COMPLETED = TopicSpec("docs.completed", "DocumentCompleted", KeyBy.DOC)
@@ -42,6 +44,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     PAGES_RAW,
     PAGES_OCR,
     PAGES_LAYOUT,
+    PAGES_CLASSIFIED,
     DOCS_PROGRESS,
     DOCS_ASSEMBLED,
     DOCS_COMPLETED,
@@ -50,6 +53,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
 
 ASSEMBLY_TABLE = "assembly"
 VALIDATION_TABLE = "validation"
+CLASSIFY_TABLE = "classify"  # page votes per document, keyed by doc_id
 SCHEMA_VERSION = "1"  # version of the event schemas in schemas/avro, written into every result
 
 

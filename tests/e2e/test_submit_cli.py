@@ -65,10 +65,10 @@ def test_multi_page_pdf_comes_back_complete_in_page_order(stack) -> None:
         stack,
         topics.DOCS_PROGRESS,
         lambda r: r["doc_id"] == doc["doc_id"] and r["status"] == "PAGE_DONE" and r["stage"] != "ASSEMBLE",
-        count=9,
+        count=12,
     )
     assert {(r["stage"], r["page_no"]) for r in progress} == {
-        (stage, n) for stage in ("INGEST", "OCR", "LAYOUT") for n in (1, 2, 3)
+        (stage, n) for stage in ("INGEST", "OCR", "LAYOUT", "CLASSIFY") for n in (1, 2, 3)
     }
 
 
