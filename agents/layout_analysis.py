@@ -116,7 +116,10 @@ def analyse_page(
     claimed = {(w.text, w.bbox) for p in stacked for k, v in p.pairs for w in (*k.words, *v.words)}
     free = [w for w in free if (w.text, w.bbox) not in claimed]
     owned, free = _model_owned(detections, kinds, free)
-    body = median(w.bbox[3] - w.bbox[1] for w in words) if words else 1
+    # Body type size: the median height of the page's lines (engines box words tightly and
+    # differently, lines alike), each line measured as the median of its words.
+    heights = [median(w["bbox"][3] - w["bbox"][1] for w in ln["words"]) for ln in lines if ln.get("words")]
+    body = median(heights) if heights else 1
     blocks = _text_blocks(lines, free, width, height, body)
     regions = [_table_region(t) for t in tables] + [_pairs_region(p) for p in pairs] + owned
     regions += [Region(b.kind, b.bbox, b.text, 0, b.confidence, b.source) for b in blocks]
@@ -207,7 +210,7 @@ def _text_blocks(lines: list[dict], free: list[Word], width: int, height: int, b
             last = union(w.bbox for w in block.lines[-1])
             bb = block.bbox
             gap = box[1] - last[3]
-            same_size = 0.7 < (box[3] - box[1]) / max(1, last[3] - last[1]) < 1.45
+            same_size = 0.7 < _type_size(ws) / max(1, _type_size(block.lines[-1])) < 1.45
             # The lines of a machine-readable zone are spaced wider than text.
             mrz = all(_MRZ.match("".join(w.text for w in ln)) for ln in (ws, block.lines[-1]))
             if (
@@ -237,8 +240,14 @@ def _text_blocks(lines: list[dict], free: list[Word], width: int, height: int, b
     return blocks
 
 
+def _type_size(line: list[Word]) -> float:
+    """A line's type size: the median height of its words (a logo glyph read as a word, or an
+    engine's uneven word boxes, do not move it)."""
+    return median(w.bbox[3] - w.bbox[1] for w in line)
+
+
 def _line_height(block: _Block) -> float:
-    return median(union(w.bbox for w in line)[3] - union(w.bbox for w in line)[1] for line in block.lines)
+    return median(_type_size(line) for line in block.lines)
 
 
 def _is_gappy(row: Row) -> bool:
@@ -250,7 +259,7 @@ def _is_gappy(row: Row) -> bool:
 def _classify_block(block: _Block, line_height: float, width: int, height: int) -> None:
     box = block.bbox
     texts = [" ".join(w.text for w in line) for line in block.lines]
-    block_height = median(union(w.bbox for w in line)[3] - union(w.bbox for w in line)[1] for line in block.lines)
+    block_height = median(_type_size(line) for line in block.lines)
     if all(_MRZ.match(t.replace(" ", "")) for t in texts) and any("<" in t for t in texts):
         block.kind, block.confidence = "mrz", 0.9
     elif len(block.lines) <= 2 and (box[3] <= _MARGIN * height or box[1] >= (1 - _MARGIN) * height):
@@ -298,7 +307,7 @@ def _ink_regions(image: np.ndarray, words: list[Word], rules: list, detections: 
     height, width = image.shape[:2]
     ink = (image < 160).astype(np.uint8)
     for w in words:
-        if w.confidence < 0.5 and not w.text.isalnum():
+        if w.confidence < 0.6:
             continue  # what an OCR engine makes of a signature or a logo is ink, not text
         x0, y0, x1, y1 = w.bbox
         pad = max(2, (y1 - y0) // 4)
