@@ -5,8 +5,8 @@ Geometry and the layout model each do what they measure better at (docs/layout.m
   blocks from OCR lines, lists, MRZ lines, titles and headings by type size, figures, photos,
   logos and signatures as ink outside the text;
 - the model (``layout_cdla.onnx``): paragraphs (it merges the lines of one paragraph across
-  wide spacing), equations, references, captions, figures, page headers and footers; a table box
-  of the model with no geometric table inside becomes a table whose cells come from alignment.
+  wide spacing), equations, references, captions and figures; a table box of the model where
+  geometry found none (or only pieces) becomes a table whose cells come from alignment.
 Which model labels are used is plain data (``MODEL_KINDS``), chosen by measurement.
 """
 
@@ -44,7 +44,6 @@ MODEL_KINDS: dict[str, str] = {
     "table_caption": "caption",
     "equation": "equation",
     "reference": "reference",
-    "footer": "footer",
     "table": "table",
 }
 
@@ -283,7 +282,7 @@ def _model_owned(
     detections: list[Detection], kinds: dict[str, str], free: list[Word]
 ) -> tuple[list[Region], list[Word]]:
     """Regions the model outlines better than geometry (paragraphs, captions, equations,
-    references, footers): each takes the free words inside its box, best score first. Type in
+    references): each takes the free words inside its box, best score first. Type in
     title size stays out, for the title and headings that geometry finds."""
     body = median(w.bbox[3] - w.bbox[1] for w in free) if free else 0
     regions: list[Region] = []
