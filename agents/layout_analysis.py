@@ -5,8 +5,8 @@ Geometry and the layout model each do what they measure better at (docs/layout.m
   blocks from OCR lines, lists, MRZ lines, titles and headings by type size, figures, photos,
   logos and signatures as ink outside the text;
 - the model (``layout_cdla.onnx``): paragraphs (it merges the lines of one paragraph across
-  wide spacing), equations, references, captions, figures, page headers and footers; a table box
-  of the model with no geometric table inside becomes a table whose cells come from alignment.
+  wide spacing), equations, references, captions and figures; a table box of the model where
+  geometry found none (or only pieces) becomes a table whose cells come from alignment.
 Which model labels are used is plain data (``MODEL_KINDS``), chosen by measurement.
 """
 
@@ -44,7 +44,6 @@ MODEL_KINDS: dict[str, str] = {
     "table_caption": "caption",
     "equation": "equation",
     "reference": "reference",
-    "footer": "footer",
     "table": "table",
 }
 
@@ -116,7 +115,10 @@ def analyse_page(
     claimed = {(w.text, w.bbox) for p in stacked for k, v in p.pairs for w in (*k.words, *v.words)}
     free = [w for w in free if (w.text, w.bbox) not in claimed]
     owned, free = _model_owned(detections, kinds, free)
-    body = median(w.bbox[3] - w.bbox[1] for w in words) if words else 1
+    # Body type size: the median height of the page's lines (engines box words tightly and
+    # differently, lines alike), each line measured as the median of its words.
+    heights = [median(w["bbox"][3] - w["bbox"][1] for w in ln["words"]) for ln in lines if ln.get("words")]
+    body = median(heights) if heights else 1
     blocks = _text_blocks(lines, free, width, height, body)
     regions = [_table_region(t) for t in tables] + [_pairs_region(p) for p in pairs] + owned
     regions += [Region(b.kind, b.bbox, b.text, 0, b.confidence, b.source) for b in blocks]
@@ -207,7 +209,7 @@ def _text_blocks(lines: list[dict], free: list[Word], width: int, height: int, b
             last = union(w.bbox for w in block.lines[-1])
             bb = block.bbox
             gap = box[1] - last[3]
-            same_size = 0.7 < (box[3] - box[1]) / max(1, last[3] - last[1]) < 1.45
+            same_size = 0.7 < _type_size(ws) / max(1, _type_size(block.lines[-1])) < 1.45
             # The lines of a machine-readable zone are spaced wider than text.
             mrz = all(_MRZ.match("".join(w.text for w in ln)) for ln in (ws, block.lines[-1]))
             if (
@@ -237,8 +239,14 @@ def _text_blocks(lines: list[dict], free: list[Word], width: int, height: int, b
     return blocks
 
 
+def _type_size(line: list[Word]) -> float:
+    """A line's type size: the median height of its words (a logo glyph read as a word, or an
+    engine's uneven word boxes, do not move it)."""
+    return median(w.bbox[3] - w.bbox[1] for w in line)
+
+
 def _line_height(block: _Block) -> float:
-    return median(union(w.bbox for w in line)[3] - union(w.bbox for w in line)[1] for line in block.lines)
+    return median(_type_size(line) for line in block.lines)
 
 
 def _is_gappy(row: Row) -> bool:
@@ -250,7 +258,7 @@ def _is_gappy(row: Row) -> bool:
 def _classify_block(block: _Block, line_height: float, width: int, height: int) -> None:
     box = block.bbox
     texts = [" ".join(w.text for w in line) for line in block.lines]
-    block_height = median(union(w.bbox for w in line)[3] - union(w.bbox for w in line)[1] for line in block.lines)
+    block_height = median(_type_size(line) for line in block.lines)
     if all(_MRZ.match(t.replace(" ", "")) for t in texts) and any("<" in t for t in texts):
         block.kind, block.confidence = "mrz", 0.9
     elif len(block.lines) <= 2 and (box[3] <= _MARGIN * height or box[1] >= (1 - _MARGIN) * height):
@@ -274,7 +282,7 @@ def _model_owned(
     detections: list[Detection], kinds: dict[str, str], free: list[Word]
 ) -> tuple[list[Region], list[Word]]:
     """Regions the model outlines better than geometry (paragraphs, captions, equations,
-    references, footers): each takes the free words inside its box, best score first. Type in
+    references): each takes the free words inside its box, best score first. Type in
     title size stays out, for the title and headings that geometry finds."""
     body = median(w.bbox[3] - w.bbox[1] for w in free) if free else 0
     regions: list[Region] = []
@@ -298,7 +306,7 @@ def _ink_regions(image: np.ndarray, words: list[Word], rules: list, detections: 
     height, width = image.shape[:2]
     ink = (image < 160).astype(np.uint8)
     for w in words:
-        if w.confidence < 0.5 and not w.text.isalnum():
+        if w.confidence < 0.6:
             continue  # what an OCR engine makes of a signature or a logo is ink, not text
         x0, y0, x1, y1 = w.bbox
         pad = max(2, (y1 - y0) // 4)
