@@ -101,17 +101,22 @@ def _render_all(pool: ProcessPoolExecutor, docs: list[BenchDoc], settings: Setti
     return [f.result() for f in futures]
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User plus system CPU time of these processes so far (from /proc; exited ones count 0)."""
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User plus system CPU seconds of each of these processes so far (from /proc)."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0
+    times = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])
-    return total / tick
+        times[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return times
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds spent between two readings; processes started in between count whole."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def run_raw(docs: list[BenchDoc], settings: Settings, engine: str, born_digital: bool) -> tuple[float, float]:
@@ -123,7 +128,7 @@ def run_raw(docs: list[BenchDoc], settings: Settings, engine: str, born_digital:
         warm = _render_all(pool, docs[:1], settings, with_layer=False)[0]
         for f in [pool.submit(ocr_png, warm.png, engine) for _ in range(settings.pool_processes)]:
             f.result()
-        pids = list(pool._processes)  # the pool's processes, all started by the warm-up
+        pids = list(pool._processes)  # processes started later count whole (cpu_used)
         if born_digital:
             cpu_before = cpu_seconds(pids)
             started = time.perf_counter()
@@ -139,7 +144,7 @@ def run_raw(docs: list[BenchDoc], settings: Settings, engine: str, born_digital:
             future.result()
             _say(f"raw {'born-digital' if born_digital else 'scanned'}: {done}/{total} pages")
         elapsed = time.perf_counter() - started
-        return total / elapsed, (cpu_seconds(pids) - cpu_before) / total
+        return total / elapsed, cpu_used(cpu_before, cpu_seconds(list(pool._processes))) / total
 
 
 class RssSampler:
@@ -205,8 +210,7 @@ def run_pipeline(docs: list[BenchDoc], settings: Settings, engine: str, label: s
         latencies: list[float] = []
         results: dict[str, dict] = {}
         with RssSampler(services.worker(settings, 0).pid(settings)) as rss:
-            worker_pids = rss.pids()
-            cpu_before = cpu_seconds(worker_pids)
+            cpu_before = cpu_seconds(rss.pids())
             started = time.time()
             for doc in docs:
                 at_submit = time.time()  # before the upload: submit() returns after Kafka's ack
@@ -223,7 +227,7 @@ def run_pipeline(docs: list[BenchDoc], settings: Settings, engine: str, label: s
                     latencies.append(at - submitted[doc_id])
                     _say(f"pipeline {label}: {len(latencies)}/{total} pages")
             elapsed = max(r["completed_at"].timestamp() for r in results.values()) - started
-            cpu = cpu_seconds(worker_pids) - cpu_before
+            cpu = cpu_used(cpu_before, cpu_seconds(rss.pids()))
         watch.close()
     failed = [r["filename"] for r in results.values() if r["status"] != "OK"]
     if failed:
