@@ -67,7 +67,7 @@ def test_assembly_keeps_the_verdict_resting_on_the_most_pages() -> None:
 
     state, _ = assemble.add_page(None, layout_event(2, "letter", 1))
     state, _ = assemble.add_page(state, layout_event(1, "invoice", 2))
-    record = assemble.completed_record(
+    record = assemble.assembled_record(
         "d", state, {1: "a", 2: "b"}, filename=None, submitted_at_ms=None, result_uri=None, versions={}, now_ms=1
     )
     assert record["doc_type"] == "invoice" and record["classifier_version"] == "pagestream-doctype/4"
