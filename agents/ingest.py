@@ -101,7 +101,7 @@ def inspect_file(path: Path, limits: Limits) -> DocumentFacts:
     if kind is None:
         raise InvalidDocument(f"unsupported file type; pagestream accepts {ACCEPTED}", code="unsupported_type")
     if kind == "PDF":
-        count = _pdf_page_count(path)
+        count = pdf_page_count(path)
         renderer = PDF_RENDERER
     else:
         count = _image_page_count(path, kind, limits)
@@ -129,7 +129,8 @@ def _open_pdf(path: Path) -> pdfium.PdfDocument:
         ) from exc
 
 
-def _pdf_page_count(path: Path) -> int:
+def pdf_page_count(path: Path) -> int:
+    """Pages of a PDF (corrupt and encrypted files raise InvalidDocument)."""
     pdf = _open_pdf(path)
     try:
         return len(pdf)

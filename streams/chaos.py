@@ -21,6 +21,7 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
 
+from pagestream.agents.ingest import pdf_page_count
 from pagestream.connectors import services
 from pagestream.connectors.client import Client
 from pagestream.streams import topics
@@ -198,7 +199,7 @@ def run_chaos(
                 pending.discard(record["doc_id"])
         events.stop()
     counts, results = completed_counts(settings, set(submitted))
-    expected_pages = {doc_id: _page_count(documents[i % len(documents)]) for doc_id, i in submitted.items()}
+    expected_pages = {doc_id: pdf_page_count(documents[i % len(documents)]) for doc_id, i in submitted.items()}
     ok_pages = sum(sum(p["status"] == "OK" for p in r["pages"]) for r in results.values())
     lost = sorted(set(submitted) - set(counts))
     return ChaosReport(
@@ -216,12 +217,3 @@ def run_chaos(
         lost_doc_ids=lost,
     )
 
-
-def _page_count(path: Path) -> int:
-    import pypdfium2 as pdfium
-
-    pdf = pdfium.PdfDocument(path)
-    try:
-        return len(pdf)
-    finally:
-        pdf.close()
