@@ -90,11 +90,19 @@ def test_dashboard_shows_documents_as_they_flow(stack, browser) -> None:
     wait.until(lambda b: text("#latency-source") == "ClickHouse, last hour")
     wait.until(lambda b: text("#sql-docs").isdigit() and int(text("#sql-docs")) >= 2)
     # Document types and the review queue show what ClickHouse has, or say that there is nothing.
-    types = httpx.post(f"{stack.bridge_url}/v1/sql", json={"query": DOC_TYPES}).json()["rows"]
+    # Both sides are read on every poll: the sink may still be writing rows (these documents' types,
+    # or late ones from earlier tests) between one read and the dashboard's next refresh.
     rows_js = (
         "return [...document.querySelectorAll(arguments[0] + ' tbody tr')].map(r => [...r.cells].map(c => c.innerText))"
     )
-    wait.until(lambda b: sorted(b.execute_script(rows_js, "#doc-types")) == sorted([t, str(n)] for t, n in types))
+
+    def doc_types() -> list[list[str]]:
+        rows = httpx.post(f"{stack.bridge_url}/v1/sql", json={"query": DOC_TYPES}).json()["rows"]
+        return sorted([t, str(n)] for t, n in rows)
+
+    slow_wait = WebDriverWait(browser, 300, poll_frequency=2)
+    slow_wait.until(lambda b: sorted(b.execute_script(rows_js, "#doc-types")) == doc_types())
+    types = doc_types()
     assert browser.find_element(By.ID, "doc-types-empty").is_displayed() == (not types)
     review = browser.find_element(By.ID, "review-empty")
     assert review.is_displayed() != bool(browser.execute_script(rows_js, "#review"))
