@@ -55,17 +55,13 @@ CLUSTER_ID_FILE="$KAFKA_DIR/cluster.id"
 LIB_DIR="$CACHE_DIR/lib"
 FETCH_STAMP="$LIB_DIR/.fetched"
 
-if [[ -n "${JAVA:-}" ]]; then :
-elif [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]]; then JAVA="$JAVA_HOME/bin/java"
-else JAVA=java
-fi
+NAME=kafka.sh
+PROC_PATTERN='kafka\.Kafka'
+LOG_FILES=("$LOG_DIR/server.log" "$LOG_DIR/kafka.out")
+# shellcheck source=ops/lib.sh
+source "$SCRIPT_DIR/../lib.sh"
+find_java
 MVN="${MVN:-mvn}"
-
-log() { echo "kafka.sh: $*" >&2; }
-die() { log "$*"; exit 1; }
-
-# The stamp records a hash of pom.xml, so editing the pom triggers a re-fetch.
-pom_hash() { cksum < "$POM" | awk '{print $1 "-" $2}'; }
 
 is_fetched() { [[ -f "$FETCH_STAMP" && "$(cat "$FETCH_STAMP")" == "$(pom_hash)" ]]; }
 
@@ -91,20 +87,6 @@ cmd_fetch() {
   mv "$tmp" "$LIB_DIR"
   log "fetched $(find "$LIB_DIR" -name '*.jar' | wc -l | tr -d ' ') jars"
 }
-
-read_pid() { if [[ -f "$PID_FILE" ]]; then tr -d ' \n' < "$PID_FILE"; fi; }
-
-# Running = pid file names a live process that is really our kafka.Kafka (guards against pid reuse).
-running_pid() {
-  local pid
-  pid="$(read_pid)"
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  kill -0 "$pid" 2>/dev/null || return 1
-  ps -p "$pid" -o args= 2>/dev/null | grep -q 'kafka\.Kafka' || return 1
-  echo "$pid"
-}
-
-port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
 write_properties() {
   mkdir -p "$DATA_DIR" "$LOG_DIR"
@@ -166,92 +148,19 @@ cmd_start() {
   format_storage
 
   log "starting Kafka $KAFKA_VERSION on $HOST:$PORT (controller $CONTROLLER_PORT), logs in $LOG_DIR"
-  local started=$SECONDS
-  # New session so the node outlives the calling shell / terminal; the inner bash
-  # records its own pid and execs java, so the pid file names the JVM itself.
-  # shellcheck disable=SC2016,SC2086 # HEAP is a list of JVM flags
-  setsid bash -c 'echo $$ > "$0"; exec "$@"' "$PID_FILE" \
-    "$JAVA" $HEAP -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+  # shellcheck disable=SC2086 # HEAP is a list of JVM flags
+  spawn "$JAVA" $HEAP -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
     -Dkafka.logs.dir="$LOG_DIR" \
     -Dlog4j2.configurationFile="$SCRIPT_DIR/log4j2.properties" \
     -Dlog4j2.shutdownHookEnabled=false \
     -cp "$LIB_DIR/*" kafka.Kafka "$PROPS_FILE" \
-    </dev/null >"$LOG_DIR/kafka.out" 2>&1 &
-
-  while :; do
-    if port_open "$PORT" && running_pid >/dev/null; then
-      log "Kafka is up (pid $(read_pid)) after $((SECONDS - started))s: bootstrap servers $HOST:$PORT"
-      return 0
-    fi
-    if [[ -s "$PID_FILE" ]] && ! kill -0 "$(read_pid)" 2>/dev/null; then
-      log "Kafka exited during startup; last log lines:"
-      print_tail >&2
-      rm -f "$PID_FILE"
-      exit 1
-    fi
-    if (( SECONDS - started >= START_TIMEOUT )); then
-      log "broker port $PORT not open after ${START_TIMEOUT}s; last log lines:"
-      print_tail >&2
-      cmd_stop || true
-      exit 1
-    fi
-    sleep 0.5
-  done
+    >"$LOG_DIR/kafka.out" 2>&1 &
+  wait_until_up broker_port_open "Kafka on $HOST:$PORT"
 }
 
-print_tail() {
-  local f
-  for f in "$LOG_DIR/kafka.out" "$LOG_DIR/server.log"; do
-    if [[ -s "$f" ]]; then
-      echo "==> $f <=="
-      tail -n 40 "$f"
-    fi
-  done
-}
+broker_port_open() { port_open "$PORT"; }
 
-cmd_stop() {
-  local pid
-  if ! pid="$(running_pid)"; then
-    rm -f "$PID_FILE"
-    log "not running"
-    return 0
-  fi
-  log "stopping Kafka (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null || true
-  local waited=0
-  while kill -0 "$pid" 2>/dev/null; do
-    if (( waited >= STOP_TIMEOUT * 2 )); then
-      log "no clean exit after ${STOP_TIMEOUT}s, sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      sleep 0.5
-      break
-    fi
-    sleep 0.5
-    waited=$((waited + 1))
-  done
-  rm -f "$PID_FILE"
-  log "stopped"
-}
-
-cmd_status() {
-  local pid
-  if pid="$(running_pid)"; then
-    echo "running (pid $pid, bootstrap servers $HOST:$PORT)"
-    return 0
-  fi
-  echo "not running"
-  return 1
-}
-
-cmd_logs() {
-  local f="$LOG_DIR/server.log"
-  [[ -f "$f" ]] || f="$LOG_DIR/kafka.out"
-  [[ -f "$f" ]] || die "no logs yet in $LOG_DIR"
-  if [[ "${1:-}" == "-f" ]]; then
-    exec tail -n 100 -F "$f"
-  fi
-  tail -n 200 "$f"
-}
+cmd_status() { status_line "bootstrap servers $HOST:$PORT"; }
 
 cmd_class() {
   [[ $# -ge 1 ]] || die "usage: kafka.sh class CLASS [ARGS...]"
@@ -270,10 +179,6 @@ PAGESTREAM_KAFKA_CONTROLLER_PORT=$CONTROLLER_PORT
 PAGESTREAM_KAFKA_HEAP=$HEAP
 BOOTSTRAP_SERVERS=$HOST:$PORT
 EOF
-}
-
-usage() {
-  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2
 }
 
 main() {

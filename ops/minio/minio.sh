@@ -14,6 +14,7 @@
 #   PAGESTREAM_S3_ACCESS_KEY   root user, default pagestream
 #   PAGESTREAM_S3_SECRET_KEY   root password, default pagestream-local (local use only)
 #   PAGESTREAM_MINIO_START_TIMEOUT  seconds, default 60
+#   PAGESTREAM_MINIO_STOP_TIMEOUT   seconds, default 20
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -29,6 +30,7 @@ BIN="${PAGESTREAM_MINIO_BIN:-$CACHE_DIR/bin/minio}"
 PORT="${PAGESTREAM_S3_PORT:-9000}"
 CONSOLE_PORT=$((PORT + 1))
 START_TIMEOUT="${PAGESTREAM_MINIO_START_TIMEOUT:-60}"
+STOP_TIMEOUT="${PAGESTREAM_MINIO_STOP_TIMEOUT:-20}"
 HOST=127.0.0.1
 
 MINIO_DIR="$STATE_DIR/minio"
@@ -36,16 +38,11 @@ DATA_DIR="$MINIO_DIR/data"
 LOG_DIR="$MINIO_DIR/logs"
 PID_FILE="$MINIO_DIR/minio.pid"
 
-log() { echo "minio.sh: $*" >&2; }
-die() { log "$*"; exit 1; }
-
-read_pid() { cat "$PID_FILE" 2>/dev/null || true; }
-
-running_pid() {
-  local pid
-  pid="$(read_pid)"
-  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && ps -o args= -p "$pid" | grep -q "minio server" && echo "$pid"
-}
+NAME=minio.sh
+PROC_PATTERN='minio server'
+LOG_FILES=("$LOG_DIR/minio.log")
+# shellcheck source=ops/lib.sh
+source "$SCRIPT_DIR/../lib.sh"
 
 healthy() { curl -sf -o /dev/null --max-time 2 "http://$HOST:$PORT/minio/health/live"; }
 
@@ -72,47 +69,15 @@ cmd_start() {
   cmd_fetch
   mkdir -p "$DATA_DIR" "$LOG_DIR"
   log "starting MinIO on http://$HOST:$PORT (console $CONSOLE_PORT), data in $DATA_DIR"
-  local started=$SECONDS
-  # shellcheck disable=SC2016
   MINIO_ROOT_USER="${PAGESTREAM_S3_ACCESS_KEY:-pagestream}" \
   MINIO_ROOT_PASSWORD="${PAGESTREAM_S3_SECRET_KEY:-pagestream-local}" \
   MINIO_BROWSER_REDIRECT=off MINIO_UPDATE=off \
-  setsid bash -c 'echo $$ > "$0"; exec "$@"' "$PID_FILE" \
-    "$BIN" server "$DATA_DIR" --address "$HOST:$PORT" --console-address "$HOST:$CONSOLE_PORT" --quiet \
-    </dev/null >>"$LOG_DIR/minio.log" 2>&1 &
-  until healthy; do
-    if [[ -s "$PID_FILE" ]] && ! kill -0 "$(read_pid)" 2>/dev/null; then
-      log "MinIO exited during startup; last log lines:"; tail -n 30 "$LOG_DIR/minio.log" >&2
-      rm -f "$PID_FILE"; exit 1
-    fi
-    if (( SECONDS - started >= START_TIMEOUT )); then
-      log "MinIO not healthy after ${START_TIMEOUT}s; last log lines:"; tail -n 30 "$LOG_DIR/minio.log" >&2
-      cmd_stop || true; exit 1
-    fi
-    sleep 0.3
-  done
-  log "MinIO is up (pid $(read_pid)) after $((SECONDS - started))s"
+  spawn "$BIN" server "$DATA_DIR" --address "$HOST:$PORT" --console-address "$HOST:$CONSOLE_PORT" --quiet \
+    >>"$LOG_DIR/minio.log" 2>&1 &
+  wait_until_up healthy "MinIO on http://$HOST:$PORT"
 }
 
-cmd_stop() {
-  local pid
-  if ! pid="$(running_pid)"; then
-    rm -f "$PID_FILE"; log "not running"; return 0
-  fi
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || { rm -f "$PID_FILE"; log "stopped"; return 0; }
-    sleep 0.2
-  done
-  log "no clean exit after 20s; killing"; kill -KILL "$pid" 2>/dev/null || true
-  rm -f "$PID_FILE"
-}
-
-cmd_status() {
-  local pid
-  if pid="$(running_pid)"; then echo "running (pid $pid, http://$HOST:$PORT)"; return 0; fi
-  echo "not running"; return 1
-}
+cmd_status() { status_line "http://$HOST:$PORT"; }
 
 case "${1:-help}" in
   fetch) cmd_fetch ;;
@@ -120,7 +85,8 @@ case "${1:-help}" in
   stop) cmd_stop ;;
   restart) cmd_stop; cmd_start ;;
   status) cmd_status ;;
-  logs) tail -n 50 "$LOG_DIR/minio.log" ;;
+  logs) shift; cmd_logs "$@" ;;
   env) echo "BIN=$BIN STATE_DIR=$STATE_DIR PORT=$PORT" ;;
-  *) sed -n '2,16p' "$0"; [[ "${1:-help}" == help ]] ;;
+  help|-h|--help) usage ;;
+  *) usage; exit 2 ;;
 esac

@@ -59,17 +59,13 @@ DIST_DIR="$CACHE_DIR/dist"
 RUNNER_JAR="$DIST_DIR/apicurio-registry-app-$APICURIO_VERSION-runner.jar"
 FETCH_STAMP="$DIST_DIR/.fetched"
 
-if [[ -n "${JAVA:-}" ]]; then :
-elif [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]]; then JAVA="$JAVA_HOME/bin/java"
-else JAVA=java
-fi
+NAME=registry.sh
+PROC_PATTERN='apicurio-registry-app-.*-runner\.jar'
+LOG_FILES=("$LOG_DIR/registry.log" "$LOG_DIR/registry.out")
+# shellcheck source=ops/lib.sh
+source "$SCRIPT_DIR/../lib.sh"
+find_java
 MVN="${MVN:-mvn}"
-
-log() { echo "registry.sh: $*" >&2; }
-die() { log "$*"; exit 1; }
-
-# The stamp records a hash of pom.xml, so editing the pom triggers a re-fetch.
-pom_hash() { cksum < "$POM" | awk '{print $1 "-" $2}'; }
 
 is_fetched() { [[ -f "$FETCH_STAMP" && -f "$RUNNER_JAR" && "$(cat "$FETCH_STAMP")" == "$(pom_hash)" ]]; }
 
@@ -97,20 +93,6 @@ cmd_fetch() {
   mv "$tmp" "$DIST_DIR"
   log "fetched $(find "$DIST_DIR/lib" -name '*.jar' | wc -l | tr -d ' ') jars + runner jar"
 }
-
-read_pid() { if [[ -f "$PID_FILE" ]]; then tr -d ' \n' < "$PID_FILE"; fi; }
-
-# Running = pid file names a live process that is really our registry (guards against pid reuse).
-running_pid() {
-  local pid
-  pid="$(read_pid)"
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  kill -0 "$pid" 2>/dev/null || return 1
-  ps -p "$pid" -o args= 2>/dev/null | grep -q 'apicurio-registry-app-.*-runner\.jar' || return 1
-  echo "$pid"
-}
-
-port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
 # HTTP status of GET $1 on the registry port ("000" if no answer); curl if present, else bash /dev/tcp.
 http_status() {
@@ -146,9 +128,6 @@ cmd_start() {
   mkdir -p "$LOG_DIR" "$REG_DIR/snapshots"
 
   log "starting Apicurio Registry $APICURIO_VERSION on $HOST:$PORT (storage: Kafka $HOST:$KAFKA_PORT), logs in $LOG_DIR"
-  local started=$SECONDS
-  # New session so the registry outlives the calling shell; the inner bash records its
-  # own pid and execs java, so the pid file names the JVM itself.
   # Config notes:
   #  - apicurio.kafkasql.topic.* are topic configs applied when the registry creates its
   #    topics (journal, snapshots, events) on first start: never delete the journal.
@@ -156,9 +135,8 @@ cmd_start() {
   #    default 5 s poll timeout adds 5 s to every start.
   #  - apicurio.rules.global.compatibility is the default global rule (not shown by
   #    GET /apis/ccompat/v7/config, which reports only explicitly set levels).
-  # shellcheck disable=SC2016,SC2086 # JAVA_OPTS is a list of JVM flags
-  setsid bash -c 'echo $$ > "$0"; exec "$@"' "$PID_FILE" \
-    "$JAVA" $JAVA_OPTS -Djava.awt.headless=true \
+  # shellcheck disable=SC2086 # JAVA_OPTS is a list of JVM flags
+  spawn "$JAVA" $JAVA_OPTS -Djava.awt.headless=true \
     -Dquarkus.http.host="$HOST" \
     -Dquarkus.http.port="$PORT" \
     -Dapicurio.storage.kind=kafkasql \
@@ -180,82 +158,13 @@ cmd_start() {
     -Dquarkus.log.file.rotation.max-file-size=10M \
     -Dquarkus.log.file.rotation.max-backup-index=3 \
     -jar "$RUNNER_JAR" \
-    </dev/null >"$LOG_DIR/registry.out" 2>&1 &
-
-  while :; do
-    if [[ "$(http_status "$API_PATH/subjects")" == 200 ]] && running_pid >/dev/null; then
-      log "registry is up (pid $(read_pid)) after $((SECONDS - started))s: http://$HOST:$PORT$API_PATH"
-      return 0
-    fi
-    if [[ -s "$PID_FILE" ]] && ! kill -0 "$(read_pid)" 2>/dev/null; then
-      log "registry exited during startup; last log lines:"
-      print_tail >&2
-      rm -f "$PID_FILE"
-      exit 1
-    fi
-    if (( SECONDS - started >= START_TIMEOUT )); then
-      log "$API_PATH/subjects did not answer 200 within ${START_TIMEOUT}s; last log lines:"
-      print_tail >&2
-      cmd_stop || true
-      exit 1
-    fi
-    sleep 0.5
-  done
+    >"$LOG_DIR/registry.out" 2>&1 &
+  wait_until_up api_answers "registry at http://$HOST:$PORT$API_PATH"
 }
 
-print_tail() {
-  local f
-  for f in "$LOG_DIR/registry.out" "$LOG_DIR/registry.log"; do
-    if [[ -s "$f" ]]; then
-      echo "==> $f <=="
-      tail -n 40 "$f"
-    fi
-  done
-}
+api_answers() { [[ "$(http_status "$API_PATH/subjects")" == 200 ]]; }
 
-cmd_stop() {
-  local pid
-  if ! pid="$(running_pid)"; then
-    rm -f "$PID_FILE"
-    log "not running"
-    return 0
-  fi
-  log "stopping registry (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null || true
-  local waited=0
-  while kill -0 "$pid" 2>/dev/null; do
-    if (( waited >= STOP_TIMEOUT * 2 )); then
-      log "no clean exit after ${STOP_TIMEOUT}s, sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      sleep 0.5
-      break
-    fi
-    sleep 0.5
-    waited=$((waited + 1))
-  done
-  rm -f "$PID_FILE"
-  log "stopped"
-}
-
-cmd_status() {
-  local pid
-  if pid="$(running_pid)"; then
-    echo "running (pid $pid, http://$HOST:$PORT$API_PATH, storage Kafka $HOST:$KAFKA_PORT)"
-    return 0
-  fi
-  echo "not running"
-  return 1
-}
-
-cmd_logs() {
-  local f="$LOG_DIR/registry.log"
-  [[ -f "$f" ]] || f="$LOG_DIR/registry.out"
-  [[ -f "$f" ]] || die "no logs yet in $LOG_DIR"
-  if [[ "${1:-}" == "-f" ]]; then
-    exec tail -n 100 -F "$f"
-  fi
-  tail -n 200 "$f"
-}
+cmd_status() { status_line "http://$HOST:$PORT$API_PATH, storage Kafka $HOST:$KAFKA_PORT"; }
 
 cmd_env() {
   cat <<EOF
@@ -267,10 +176,6 @@ PAGESTREAM_KAFKA_PORT=$KAFKA_PORT
 PAGESTREAM_REGISTRY_JAVA_OPTS=$JAVA_OPTS
 SCHEMA_REGISTRY_URL=http://$HOST:$PORT$API_PATH
 EOF
-}
-
-usage() {
-  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2
 }
 
 main() {
