@@ -202,6 +202,7 @@ def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
                     page_no=page["page_no"],
                     input_ref=page["image_uri"],
                     source=SourceInfo.of(event),
+                    versions={"ocr_engine": ctx.settings.ocr_engine_for(page["tenant"], page.get("ocr_engine"))},
                 )
                 await ctx.emit(
                     topics.PAGES_OCR,
