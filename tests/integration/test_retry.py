@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 
+from pagestream.connectors import services
 from pagestream.connectors.client import Client
 from pagestream.streams import dlq, topics
 from pagestream.streams.cli import cmd_dlq
@@ -53,6 +54,26 @@ def test_transient_failures_are_retried_with_backoff_until_the_page_completes(st
     assert not list(dlq.dead_letters(stack, dlq.matcher(doc_id=ocr_doc)))
 
 
+def test_an_object_store_outage_is_ridden_out(stack) -> None:
+    """A real outage: MinIO stops after the upload, ingest cannot read the document, retries, and
+    completes it once MinIO is back."""
+    doc_id, minio = uuid.uuid4().hex, services.object_store(stack)
+    with Client(stack) as client:
+        stored = client.upload(text_image(["read after the outage"]), tenant="acme", doc_id=doc_id)
+        watch = client.watch()
+        minio.stop(stack)
+        try:
+            client.submit_stored(doc_id, stored, tenant="acme", filename="outage.png")
+            (retry,) = read_topic(stack, topics.RETRY_TIERS[0], lambda r: r["doc_id"] == doc_id, timeout=120)
+        finally:
+            minio.start(stack)
+        events = watch.until_completed({doc_id}, timeout=240)
+        (result,) = [e.record for e in events if e.kind == "completed"]
+        watch.close()
+    assert (retry["stage"], retry["attempt"], retry["target_topic"]) == ("INGEST", 1, "docs.submitted")
+    assert result["status"] == "OK" and "outage" in result["pages"][0]["text"]
+
+
 def test_a_page_failing_every_attempt_is_quarantined_and_the_next_document_completes(stack) -> None:
     poisoned, following = uuid.uuid4().hex, uuid.uuid4().hex
     with Client(stack) as client:
@@ -93,5 +114,5 @@ def test_a_doc_id_submitted_twice(stack) -> None:
     (letter,) = read_topic(stack, topics.PAGES_DLQ, lambda r: r["doc_id"] == doc_id)
     assert (letter["error_code"], letter["stage"]) == ("duplicate_doc_id", "INGEST")
     assert "already names another document" in letter["message"]
-    results = read_topic(stack, topics.DOCS_COMPLETED, lambda r: r["doc_id"] == doc_id, timeout=15, count=2)
+    results = read_topic(stack, topics.DOCS_COMPLETED, lambda r: r["doc_id"] == doc_id, timeout=8, count=2)
     assert len(results) == 1
