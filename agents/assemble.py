@@ -38,6 +38,7 @@ def summary_of(event: dict[str, Any]) -> dict[str, Any]:
         "engine": f"{event['engine']} {event['engine_version']}".strip(),
         "result_uri": event.get("result_uri"),
         "error_message": event.get("error_message"),
+        "error_code": event.get("error_code"),
     }
 
 
@@ -120,6 +121,9 @@ def assembled_record(
         )
     status = document_status(state)
     failed = [p["page_no"] for p in pages if p["status"] != "OK"]
+    # Pages given up after every retry: their reason goes into the document's reason.
+    quarantined = [(n, s["error_message"]) for n, s in state["pages"].items() if s.get("error_code") == "quarantined"]
+    reasons = "".join(f"; page {n}: {message}" for n, message in sorted(quarantined, key=lambda q: int(q[0])))
     verdict = state.get("classification", {})
     return {
         "doc_id": doc_id,
@@ -131,8 +135,8 @@ def assembled_record(
         "text_inline": True,
         "result_uri": result_uri,
         **{k: verdict.get(k) for k in ("doc_type", "doc_type_confidence", "doc_type_reason", "classifier_version")},
-        "error_code": None if status == "OK" else "pages_failed",
-        "error_message": None if status == "OK" else f"pages without a result: {failed}",
+        "error_code": None if status == "OK" else "pages_quarantined" if quarantined else "pages_failed",
+        "error_message": None if status == "OK" else f"pages without a result: {failed}{reasons}",
         "versions": versions,
         "submitted_at": submitted_at_ms,
         "assembled_at": now_ms,

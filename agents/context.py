@@ -19,7 +19,7 @@ import faust
 from pagestream.connectors.objectstore import ObjectStore
 from pagestream.streams import metrics, topics
 from pagestream.streams.codec import Codecs
-from pagestream.streams.errors import DecodeError, PagestreamError
+from pagestream.streams.errors import DecodeError, PagestreamError, Quarantined
 from pagestream.streams.settings import Settings
 from pagestream.streams.topics import TopicSpec
 
@@ -135,6 +135,9 @@ class StageContext:
         versions: dict[str, str] | None = None,
     ) -> None:
         source = source or SourceInfo()
+        attempts, quarantined = 1, None
+        if isinstance(error, Quarantined):  # report the cause, with the attempts it took
+            attempts, quarantined, error = error.attempts, True, error.cause
         code = error.code if isinstance(error, PagestreamError) else "internal_error"
         record = {
             "doc_id": doc_id,
@@ -150,9 +153,11 @@ class StageContext:
             "source_offset": source.offset,
             "raw_value": source.value,
             "source_key": source.key,
-            "attempts": 1,
+            "attempts": attempts,
             "versions": versions or {},
             "at": now_ms(),
+            "retryable": True if quarantined else (False if isinstance(error, PagestreamError) else None),
+            "quarantined": quarantined,
         }
         await self.emit(topics.PAGES_DLQ, record, doc_id or "unknown")
         metrics.record_error(stage, code)

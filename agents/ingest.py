@@ -21,16 +21,19 @@ import faust
 import pypdfium2 as pdfium
 from PIL import Image, UnidentifiedImageError
 
+from pagestream.agents import duplicates
 from pagestream.agents.assemble import rejected_record
 from pagestream.agents.context import SourceInfo, StageContext, decoded_records, now_ms
 from pagestream.agents.engines import engine_parts
 from pagestream.agents.ocr import emit_page_result, failed_page_record
+from pagestream.agents.retry import attempt_of_event, on_failure
 from pagestream.agents.textlayer import TextLayer, TextLayerRules, text_layer
 from pagestream.connectors.objectstore import document_prefix
 from pagestream.streams import topics
-from pagestream.streams.errors import InvalidDocument, PagestreamError
+from pagestream.streams.errors import DuplicateDocument, InvalidDocument, PagestreamError
+from pagestream.streams.retry_policy import inject_fault, is_retryable
 from pagestream.streams.settings import Settings
-from pagestream.streams.topics import SCHEMA_VERSION
+from pagestream.streams.topics import SCHEMA_VERSION, SUBMISSIONS_TABLE
 
 log = logging.getLogger(__name__)
 
@@ -251,19 +254,54 @@ def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
     """The ingest agent: one submission at a time per agent instance, pages emitted as rendered."""
     limits = limits_of(ctx.settings)
 
+    submissions = app.Table(SUBMISSIONS_TABLE, default=None, partitions=ctx.settings.topic_partitions)
+
     @app.agent(ctx.topic(topics.DOCS_SUBMITTED), name="ingest", concurrency=ctx.settings.pool_processes)
     async def ingest(stream: faust.StreamT) -> None:
         async for event, submission in decoded_records(ctx, stream, topics.DOCS_SUBMITTED, "INGEST"):
+            doc_id, source, attempt = submission["doc_id"], SourceInfo.of(event), attempt_of_event(event)
+            # Read and write the entry with no await in between: concurrent actors see one or the other.
+            admission = duplicates.admit(submissions.get(doc_id), submission, f"{source.partition}:{source.offset}",
+                                         attempt)  # fmt: skip
+            if admission.entry is not None:
+                submissions[doc_id] = admission.entry
+            if not admission.accepted:
+                await answer_duplicate(ctx, submission, admission, source)
+                continue
             try:
-                await ingest_document(ctx, submission, limits, SourceInfo.of(event))
+                inject_fault(ctx.settings, "INGEST", submission["tenant"], attempt)
+                if await ingest_document(ctx, submission, limits, source):
+                    continue
             except Exception as exc:  # a bug must not stop the stream: it becomes data
-                log.exception("ingest failed for %s", submission.get("doc_id"))
-                await reject(ctx, submission, exc, SourceInfo.of(event))
+                error = await on_failure(ctx, "INGEST", exc, event, doc_id=doc_id, tenant=submission["tenant"],
+                                         input_ref=submission.get("source_uri"))  # fmt: skip
+                if error is None:
+                    continue  # re-delivered later by the retry agent
+                if not isinstance(error, PagestreamError):
+                    log.exception("ingest failed for %s", doc_id)
+                await reject(ctx, submission, error, source)
+            submissions[doc_id] = duplicates.rejected(submissions.get(doc_id))
 
     return ingest
 
 
-async def ingest_document(ctx: StageContext, submission: dict, limits: Limits, source: SourceInfo) -> None:
+async def answer_duplicate(
+    ctx: StageContext, submission: dict, admission: duplicates.Admission, source: SourceInfo
+) -> None:
+    """A duplicate is answered with a progress note; a conflicting one with an ErrorEvent (the
+    first document's result stands, so no second DocumentCompleted either way)."""
+    doc_id, tenant = submission["doc_id"], submission["tenant"]
+    if admission.verdict == "duplicate":
+        await ctx.progress(doc_id, tenant, "INGEST", "STARTED", message=admission.reason)
+        return
+    await ctx.dead_letter(
+        "INGEST", DuplicateDocument(admission.reason or ""), doc_id=doc_id, tenant=tenant,
+        input_ref=submission.get("source_uri"), source=source,
+    )  # fmt: skip
+
+
+async def ingest_document(ctx: StageContext, submission: dict, limits: Limits, source: SourceInfo) -> bool:
+    """Split and rasterise a submission; False when it was rejected (bad input)."""
     doc_id, tenant = submission["doc_id"], submission["tenant"]
     dpi = submission.get("render_dpi") or limits.dpi
     limits = replace(limits, dpi=dpi, text_layer=None if submission.get("force_ocr") else limits.text_layer)
@@ -279,10 +317,12 @@ async def ingest_document(ctx: StageContext, submission: dict, limits: Limits, s
         path = spool(await ctx.run_io(ctx.store.get, submission["source_uri"]))
         facts = await ctx.run_cpu(inspect_file, path, limits)
     except PagestreamError as exc:
-        await reject(ctx, submission, exc, source)
         if path:
             path.unlink(missing_ok=True)
-        return
+        if is_retryable(exc):
+            raise
+        await reject(ctx, submission, exc, source)
+        return False
     try:
         await ctx.run_io(ctx.store.put, f"{prefix}/manifest.json", manifest(submission, facts), "application/json")
         for page_no in range(1, facts.page_count + 1):
@@ -298,6 +338,7 @@ async def ingest_document(ctx: StageContext, submission: dict, limits: Limits, s
         pages_done=facts.page_count,
         duration_ms=int((time.perf_counter() - started) * 1000),
     )
+    return True
 
 
 async def _ingest_page(
@@ -309,6 +350,8 @@ async def _ingest_page(
         page = await ctx.run_cpu(render_page, path, facts.kind, page_no - 1, limits)
         stored = await ctx.run_io(ctx.store.put, f"{prefix}/pages/{page_no:04d}.png", page.png, "image/png")
     except PagestreamError as exc:
+        if is_retryable(exc):
+            raise  # the whole submission is retried
         # The page is carried on as a failed result so the document still completes (PARTIAL).
         await ctx.dead_letter(
             "INGEST",

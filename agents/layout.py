@@ -22,6 +22,7 @@ from pagestream.agents.context import SourceInfo, StageContext, decoded_records,
 from pagestream.agents.layout_analysis import GEOMETRY_VERSION, Region, analyse_page, page_text
 from pagestream.agents.layout_model import MODEL_NAME, process_model
 from pagestream.agents.ocr import load_lines
+from pagestream.agents.retry import on_failure
 from pagestream.connectors.objectstore import document_prefix
 from pagestream.streams import topics
 from pagestream.streams.errors import PagestreamError
@@ -76,7 +77,11 @@ def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
         async for event, page in decoded_records(ctx, stream, topics.PAGES_OCR, "LAYOUT"):
             try:
                 record = await layout_page(ctx, page)
-            except Exception as exc:  # the page becomes a failed result; the stream goes on
+            except Exception as failure:  # retried, or the page becomes a failed result; the stream goes on
+                exc = await on_failure(ctx, "LAYOUT", failure, event, doc_id=page["doc_id"], tenant=page["tenant"],
+                                       page_no=page["page_no"], input_ref=page.get("image_uri"))  # fmt: skip
+                if exc is None:
+                    continue
                 if not isinstance(exc, PagestreamError):
                     log.exception("layout failed for %s page %s", page["doc_id"], page["page_no"])
                 await ctx.dead_letter(

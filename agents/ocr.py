@@ -23,9 +23,11 @@ from pagestream.agents.context import SourceInfo, StageContext, decoded_records,
 from pagestream.agents.engines import EngineCache
 from pagestream.agents.ocr_result import Box, EngineSpec, OcrPage
 from pagestream.agents.preprocess import prepare
+from pagestream.agents.retry import attempt_of_event, on_failure
 from pagestream.connectors.objectstore import document_prefix
 from pagestream.streams import topics
 from pagestream.streams.errors import PageFailed, PagestreamError
+from pagestream.streams.retry_policy import inject_fault
 from pagestream.streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -183,8 +185,13 @@ def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
     async def ocr(stream: faust.StreamT) -> None:
         async for event, page in decoded_records(ctx, stream, topics.PAGES_RAW, "OCR"):
             try:
+                inject_fault(ctx.settings, "OCR", page["tenant"], attempt_of_event(event))
                 await ocr_page(ctx, page)
-            except Exception as exc:  # the page becomes a failed result; the stream goes on
+            except Exception as failure:  # retried, or the page becomes a failed result; the stream goes on
+                exc = await on_failure(ctx, "OCR", failure, event, doc_id=page["doc_id"], tenant=page["tenant"],
+                                       page_no=page["page_no"], input_ref=page["image_uri"])  # fmt: skip
+                if exc is None:
+                    continue
                 if not isinstance(exc, PagestreamError):
                     log.exception("OCR failed for %s page %s", page["doc_id"], page["page_no"])
                 await ctx.dead_letter(
@@ -195,6 +202,7 @@ def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
                     page_no=page["page_no"],
                     input_ref=page["image_uri"],
                     source=SourceInfo.of(event),
+                    versions={"ocr_engine": ctx.settings.ocr_engine_for(page["tenant"], page.get("ocr_engine"))},
                 )
                 await ctx.emit(
                     topics.PAGES_OCR,

@@ -21,6 +21,7 @@ from jsonschema import Draft202012Validator
 from pagestream.agents.assemble import without_text
 from pagestream.agents.context import SourceInfo, StageContext, decoded_records, now_ms
 from pagestream.agents.extract import Extraction, extract, known_types
+from pagestream.agents.retry import on_failure
 from pagestream.agents.rules import Issue, Rule, rules_for
 from pagestream.connectors.results import store_fields_csv
 from pagestream.streams import topics
@@ -194,7 +195,11 @@ def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
                 continue  # already validated: a redelivered event
             try:
                 verdict = await _verdict(ctx, assembled)
-            except Exception as exc:  # e.g. document.json unreadable: the document still completes
+            except Exception as failure:  # e.g. document.json unreadable: retried, or the document still completes
+                exc = await on_failure(ctx, "VALIDATE", failure, event, doc_id=doc_id, tenant=assembled["tenant"],
+                                       input_ref=assembled.get("result_uri"))  # fmt: skip
+                if exc is None:
+                    continue
                 log.exception("validation failed for %s", doc_id)
                 await ctx.dead_letter(
                     "VALIDATE", exc, doc_id=doc_id, tenant=assembled["tenant"], source=SourceInfo.of(event)

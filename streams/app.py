@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import faust
 
-from pagestream.agents import assemble, classify, ingest, layout, ocr, validate
+from pagestream.agents import assemble, classify, ingest, layout, ocr, retry, validate
 from pagestream.agents.context import StageContext
 from pagestream.agents.ocr import engine_spec
 from pagestream.agents.pool import make_pool
@@ -49,5 +49,6 @@ def create_app(settings: Settings, worker_id: int = 0) -> tuple[faust.App, Stage
     )
     for stage in (ingest, ocr, layout, classify, assemble, validate):
         stage.register(app, ctx)
+    retry.register(app, ctx)  # re-delivers failed messages to these stages when due
 
     return app, ctx

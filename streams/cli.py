@@ -300,11 +300,17 @@ def cmd_demo(settings: Settings, workers: int, timeout: float) -> int:
 
 
 def cmd_dlq(
-    settings: Settings, action: str, doc_id: str | None, code: str | None, dlq_id: str | None, as_json: bool
+    settings: Settings,
+    action: str,
+    doc_id: str | None,
+    code: str | None,
+    dlq_id: str | None,
+    as_json: bool,
+    quarantined: bool = False,
 ) -> int:
     from pagestream.streams import dlq
 
-    records = list(dlq.dead_letters(settings, dlq.matcher(doc_id, code, dlq_id)))
+    records = list(dlq.dead_letters(settings, dlq.matcher(doc_id, code, dlq_id, quarantined)))
     if action == "replay":
         sent, skipped = dlq.replay(settings, records)
         for line in skipped:
@@ -318,9 +324,10 @@ def cmd_dlq(
     for r in records:
         when = r["at"].strftime("%Y-%m-%d %H:%M:%S")
         page = f"p{r['page_no']}" if r["page_no"] else "-"
+        tries = f"{r['attempts']}x" + (" quarantined" if r.get("quarantined") else "")
         print(
             f"{r['dlq_id']:<8} {when} {r['stage']:<8} {r['error_code']:<20} {r['doc_id'] or '-':<34} {page:<5} "
-            f"{r['message'][:80]}"
+            f"{tries:<15} {r['message'][:80]}"
         )
     print(f"{len(records)} dead letters", file=sys.stderr)
     return 0
@@ -382,6 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
     dlq.add_argument("--doc", help="only this doc_id")
     dlq.add_argument("--code", help="only this error_code")
     dlq.add_argument("--id", dest="dlq_id", help="only this dead letter (partition:offset, as listed)")
+    dlq.add_argument("--quarantined", action="store_true", help="only messages given up after every retry")
     dlq.add_argument("--json", action="store_true")
     soak = sub.add_parser("soak", help="many small documents; workers' memory sampled; report growth")
     soak.add_argument("--pages", type=int, default=2000)
@@ -433,7 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             return cmd_demo(settings, workers, args.timeout)
         if args.command == "dlq":
-            return cmd_dlq(settings, args.action, args.doc, args.code, args.dlq_id, args.json)
+            return cmd_dlq(settings, args.action, args.doc, args.code, args.dlq_id, args.json, args.quarantined)
         if args.command == "soak":
             return cmd_soak(settings, args.pages, args.json)
         if args.command == "chaos":

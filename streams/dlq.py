@@ -2,7 +2,8 @@
 
 Every ErrorEvent carries the failing message's key and value as read from its source topic, so
 replay re-publishes exactly that message; the stage then processes it again (after the cause,
-e.g. a limit or an outage, was fixed).
+e.g. a limit or an outage, was fixed). A replayed message starts again at attempt 1, with the
+full retry budget, also when it had been quarantined.
 """
 
 from __future__ import annotations
@@ -47,12 +48,18 @@ def dead_letters(settings: Settings, keep: Filter = lambda _r: True) -> Iterator
         consumer.close()
 
 
-def matcher(doc_id: str | None = None, code: str | None = None, dlq_id: str | None = None) -> Filter:
+def matcher(
+    doc_id: str | None = None, code: str | None = None, dlq_id: str | None = None, quarantined: bool = False
+) -> Filter:
+    """Keep dead letters of a document, an error code, one position, or only quarantined ones
+    (given up after every retry)."""
+
     def keep(record: dict[str, Any]) -> bool:
         return (
             (doc_id is None or record["doc_id"] == doc_id)
             and (code is None or record["error_code"] == code)
             and (dlq_id is None or record["dlq_id"] == dlq_id)
+            and (not quarantined or bool(record.get("quarantined")))
         )
 
     return keep

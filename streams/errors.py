@@ -54,3 +54,34 @@ class ServiceError(PagestreamError):
     """A local service (Kafka, registry, object store, worker) could not be started or reached."""
 
     code = "service_error"
+
+
+class TransientError(PagestreamError):
+    """A dependency failed in a way that may pass (store unreachable, engine crashed or timed out):
+    the stage retries the message with backoff (``streams.retry_policy``) before quarantining it."""
+
+    code = "transient"
+
+
+class InjectedFault(TransientError):
+    """A failure injected on purpose (setting ``faults``) to exercise retries and quarantine."""
+
+    code = "injected_fault"
+
+
+class Quarantined(PagestreamError):
+    """A message failed with transient errors at every allowed attempt and was given up."""
+
+    code = "quarantined"
+
+    def __init__(self, stage: str, cause: BaseException, attempts: int) -> None:
+        detail = f"{type(cause).__name__}: {cause}" if str(cause) else type(cause).__name__
+        super().__init__(f"quarantined after {attempts} attempts at {stage}: {detail}")
+        self.cause = cause
+        self.attempts = attempts
+
+
+class DuplicateDocument(PagestreamError):
+    """A doc_id was submitted again with other content: a doc_id names one document."""
+
+    code = "duplicate_doc_id"

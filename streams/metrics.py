@@ -33,6 +33,9 @@ CPU_TASK_SECONDS = Histogram(
     "pagestream_cpu_task_seconds", "Wall time of one task in the worker's pool.", ["task"], buckets=_SECONDS_BUCKETS
 )
 DOCUMENTS_COMPLETED = Counter("pagestream_documents_completed", "Documents completed, by status.", ["status"])
+RETRIES = Counter("pagestream_retries", "Messages a stage sent to a retry topic.", ["stage", "topic"])
+REDELIVERED = Counter("pagestream_redelivered", "Messages the retry agent re-delivered, by retry topic.", ["topic"])
+QUARANTINED = Counter("pagestream_quarantined", "Messages given up after every allowed attempt, by stage.", ["stage"])
 
 # --- bridge --------------------------------------------------------------------------------------
 CONSUMER_LAG = Gauge(

@@ -87,6 +87,15 @@ class Settings(BaseSettings):
 
     max_event_bytes: int = 900_000  # keep Kafka messages under the 1 MB default
 
+    # Retries (streams/retry_policy.py): a message failing with a transient error is re-delivered to
+    # its stage after these delays (one retry topic per delay, at most 3), then quarantined after
+    # retry_max_attempts attempts in all.
+    retry_max_attempts: int = 4
+    retry_backoff_seconds: str = "2,15,60"
+    # Fault injection for tests and drills: {"STAGE:tenant": K} makes STAGE (INGEST or OCR) fail
+    # with a transient error on the first K attempts of every message of that tenant.
+    faults: dict[str, int] = Field(default_factory=dict)
+
     validation_min_confidence: float = 0.5  # extracted fields below this need review
 
     # HTTP bridge (connectors/bridge): uploads, SSE, dashboard, /metrics, and the SQL endpoint with
@@ -139,6 +148,10 @@ class Settings(BaseSettings):
     @property
     def ocr_preprocess_steps(self) -> tuple[str, ...]:
         return tuple(s.strip() for s in self.ocr_preprocess.split(",") if s.strip())
+
+    @property
+    def retry_delays(self) -> tuple[float, ...]:
+        return tuple(float(s) for s in self.retry_backoff_seconds.split(",") if s.strip())
 
     @property
     def bridge_url(self) -> str:

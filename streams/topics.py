@@ -13,6 +13,7 @@ from enum import Enum
 class KeyBy(Enum):
     DOC = "doc_id"
     PAGE = "doc_id/page_no"
+    SOURCE = "key of the failed message"  # retry topics keep the key the stage read
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ DOCS_PROGRESS = TopicSpec("docs.progress", "DocumentProgress", KeyBy.DOC)
 DOCS_ASSEMBLED = TopicSpec("docs.assembled", "DocumentAssembled", KeyBy.DOC)
 DOCS_COMPLETED = TopicSpec("docs.completed", "DocumentCompleted", KeyBy.DOC)
 PAGES_DLQ = TopicSpec("pages.dlq", "ErrorEvent", KeyBy.DOC)
+# Retry tiers: a message that failed transiently waits in the tier of its delay (all messages of a
+# tier wait equally long, so each partition is in due order) until the retry agent re-delivers it.
+RETRY_TIERS: tuple[TopicSpec, ...] = tuple(TopicSpec(f"retry.{n}", "RetryEvent", KeyBy.SOURCE) for n in (1, 2, 3))
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (
     DOCS_SUBMITTED,
@@ -49,11 +53,13 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     DOCS_ASSEMBLED,
     DOCS_COMPLETED,
     PAGES_DLQ,
+    *RETRY_TIERS,
 )
 
 ASSEMBLY_TABLE = "assembly"
 VALIDATION_TABLE = "validation"
 CLASSIFY_TABLE = "classify"  # page votes per document, keyed by doc_id
+SUBMISSIONS_TABLE = "submissions"  # first submission of each doc_id (duplicate rule), keyed by doc_id
 SCHEMA_VERSION = "1"  # version of the event schemas in schemas/avro, written into every result
 
 

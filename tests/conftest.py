@@ -58,6 +58,14 @@ TEST_PORTS = {
 }
 
 
+# Settings of the test stack: short retry delays, and the tenants whose messages fail on purpose
+# (tests/integration/test_retry.py).
+TEST_SETTINGS = {
+    "PAGESTREAM_RETRY_BACKOFF_SECONDS": "0.5,1,2",
+    "PAGESTREAM_FAULTS": json.dumps({"OCR:fault-twice": 2, "OCR:fault-always": 99, "INGEST:fault-once": 1}),
+}
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory):
     """Kafka, schema registry, MinIO and one worker on test ports, started once per session
@@ -67,7 +75,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory):
 
     state = tmp_path_factory.mktemp("pagestream-state")
     with pytest.MonkeyPatch.context() as mp:
-        for name, value in {**TEST_PORTS, "PAGESTREAM_STATE_DIR": str(state)}.items():
+        for name, value in {**TEST_PORTS, **TEST_SETTINGS, "PAGESTREAM_STATE_DIR": str(state)}.items():
             mp.setenv(name, value)
         settings = Settings()
         try:
