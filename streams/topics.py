@@ -13,6 +13,7 @@ from enum import Enum
 class KeyBy(Enum):
     DOC = "doc_id"
     PAGE = "doc_id/page_no"
+    TENANT = "tenant"
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ DOCS_PROGRESS = TopicSpec("docs.progress", "DocumentProgress", KeyBy.DOC)
 DOCS_ASSEMBLED = TopicSpec("docs.assembled", "DocumentAssembled", KeyBy.DOC)
 DOCS_COMPLETED = TopicSpec("docs.completed", "DocumentCompleted", KeyBy.DOC)
 PAGES_DLQ = TopicSpec("pages.dlq", "ErrorEvent", KeyBy.DOC)
+# Who submitted and who read what through the bridge (connectors/bridge/audit.py).
+AUDIT_EVENTS = TopicSpec("audit.events", "AuditEvent", KeyBy.TENANT)
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (
     DOCS_SUBMITTED,
@@ -49,6 +52,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     DOCS_ASSEMBLED,
     DOCS_COMPLETED,
     PAGES_DLQ,
+    AUDIT_EVENTS,
 )
 
 ASSEMBLY_TABLE = "assembly"

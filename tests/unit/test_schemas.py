@@ -23,6 +23,7 @@ REQUIRED = {
     "DocumentAssembled",
     "DocumentCompleted",
     "ErrorEvent",
+    "AuditEvent",
 }
 
 
