@@ -115,6 +115,8 @@ class Settings(BaseSettings):
     api_key: str | None = None  # the key the CLI (pagestream sql) and the Python client send
     rate_limit_per_second: float = 50.0  # per tenant, /v1 requests (token bucket, 429 beyond)
     rate_limit_burst: int = 200  # requests a tenant may make at once
+    auth_failures_burst: int = 20  # wrong keys a client address may send before it must wait ...
+    auth_failures_per_second: float = 0.5  # ... for this refill (each check costs a scrypt hash)
     sql_tenant_readers: int = 16  # per-tenant read-only ClickHouse sessions kept open
     fuzz_seconds: float = 3.0  # how long the tests fuzz each target (hypothesis); longer on demand
     # Document classifier, served from the MLflow model registry (the ``ml`` extra).

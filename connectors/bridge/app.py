@@ -68,6 +68,7 @@ class Bridge:
         self.admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
         self.tenants = TenantStore(settings.tenants_file)
         self.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+        self.failures = RateLimiter(settings.auth_failures_per_second, settings.auth_failures_burst)  # per address
         self.audit = AuditLog(settings, Codecs(registry_client(settings.registry_url), [topics.AUDIT_EVENTS]))
 
     async def start(self) -> None:

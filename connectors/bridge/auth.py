@@ -103,11 +103,25 @@ class Guard:
         request = Request(scope)
         state = scope.setdefault("state", {})
         refusal = None
+        client = scope.get("client")
         if self.settings.auth == "on":
             key = presented_key(request)
-            who = await run_in_threadpool(bridge.tenants.authenticate, key) if key else None
+            address = client[0] if client else "unknown"
+            backoff = bridge.failures.waiting(address)
+            who = await run_in_threadpool(bridge.tenants.authenticate, key) if key and not backoff else None
             state["caller"] = who
-            if key is None:
+            if key is not None and who is None and not backoff:
+                bridge.failures.take(address)
+            if backoff:
+                refusal = problem_response(
+                    request,
+                    429,
+                    "too_many_failed_keys",
+                    f"{address} sent more than {self.settings.auth_failures_burst} unknown API keys; "
+                    "retry after the Retry-After seconds",
+                )
+                refusal.headers["Retry-After"] = str(max(1, math.ceil(backoff)))
+            elif key is None:
                 refusal = problem_response(
                     request,
                     401,
@@ -139,7 +153,6 @@ class Guard:
                 endpoint = scope.get("endpoint")
                 action = getattr(endpoint, "__name__", None) or "unmatched"
                 if action not in _NOT_AUDITED:
-                    client = scope.get("client")
                     bridge.audit.record(
                         state.get("caller"),
                         action if refusal is None else "refused",

@@ -54,6 +54,8 @@ def test_token_bucket_allows_a_burst_then_the_rate() -> None:
     assert limiter.take("a", now=0.0) == pytest.approx(0.5)
     assert limiter.take("b", now=0.0) == 0.0  # buckets are per tenant
     assert limiter.take("a", now=0.6) == 0.0 and limiter.take("a", now=0.6) > 0
+    assert limiter.waiting("a", now=0.6) == limiter.waiting("a", now=0.6) > 0  # looking spends nothing
+    assert limiter.waiting("c", now=0.0) == 0.0
 
 
 def test_no_authentication_is_refused_off_loopback() -> None:
