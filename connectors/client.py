@@ -29,6 +29,7 @@ from confluent_kafka import OFFSET_END, Consumer, KafkaException, Producer, Topi
 
 from pagestream.connectors.objectstore import ObjectStore, StoredObject, document_prefix
 from pagestream.connectors.records import DocumentCompleted, Progress
+from pagestream.connectors.tenants import Caller, TenantStore
 from pagestream.streams import topics
 from pagestream.streams.codec import Codecs, registry_client
 from pagestream.streams.errors import PagestreamError
@@ -144,10 +145,22 @@ def source_key(tenant: str, doc_id: str) -> str:
 
 
 class Client:
-    """Submit documents to pagestream and watch their progress and results."""
+    """Submit documents to pagestream and watch their progress and results.
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    With an API key (``api_key``, or ``PAGESTREAM_API_KEY``) the client acts for the key's tenant
+    only: the key is checked against the deployment's tenant store, ``submit`` uses its tenant
+    (naming another one is an error) and ``results`` reads only its tenant's. The client talks to
+    Kafka and the object store directly, so whoever runs it is trusted like any Kafka producer;
+    the boundary between tenants is the HTTP bridge."""
+
+    def __init__(self, settings: Settings | None = None, *, api_key: str | None = None) -> None:
         self.settings = settings or Settings()
+        key = api_key or self.settings.api_key
+        self.caller: Caller | None = None
+        if key:
+            self.caller = TenantStore(self.settings.tenants_file).authenticate(key)
+            if self.caller is None:
+                raise SubmitError("the API key is not known to this deployment ('pagestream tenant list' shows keys)")
         self.codecs = Codecs(
             registry_client(self.settings.registry_url),
             [topics.DOCS_SUBMITTED, topics.DOCS_PROGRESS, topics.DOCS_COMPLETED],
@@ -188,6 +201,7 @@ class Client:
         ``timeout`` passes first); without, it runs until ``timeout`` (forever when None).
         """
         pending = set(doc_ids) if doc_ids is not None else None
+        tenant = self._tenant(tenant, "default") if self.caller or tenant else None
         watch = Watch(self.settings, self.codecs, (topics.DOCS_COMPLETED,), since)
         try:
             for event in watch.events(timeout):
@@ -220,7 +234,7 @@ class Client:
         watch = Watch(self.settings, self.codecs, since=start)
         try:
             for event in watch.events(timeout):
-                if event.record["doc_id"] != doc_id:
+                if event.record["doc_id"] != doc_id or (self.caller and event.record["tenant"] != self.caller.tenant):
                     continue
                 if event.kind == "completed":
                     yield DocumentCompleted.from_record(event.record)
@@ -234,7 +248,7 @@ class Client:
         self,
         document: str | Path | bytes,
         *,
-        tenant: str = "default",
+        tenant: str | None = None,
         filename: str | None = None,
         doc_id: str | None = None,
         ocr_engine: str | None = None,
@@ -253,6 +267,7 @@ class Client:
                 raise SubmitError(f"cannot read {path}: {exc.strerror}") from exc
             name = filename or _printable_name(path)
         doc_id = doc_id or uuid.uuid4().hex
+        tenant = self._tenant(tenant, "default")
         stored = self.upload(data, tenant=tenant, doc_id=doc_id)
         return self.submit_stored(
             doc_id, stored, tenant=tenant, filename=name, ocr_engine=ocr_engine, render_dpi=render_dpi,
@@ -293,6 +308,14 @@ class Client:
         if len(self._submitted_at) > _REMEMBERED_SUBMISSIONS:
             del self._submitted_at[next(iter(self._submitted_at))]
         return doc_id
+
+    def _tenant(self, asked: str | None, default: str) -> str:
+        """The key's tenant (another one asked for is an error), else the one asked for."""
+        if self.caller is None:
+            return asked or default
+        if asked and asked != self.caller.tenant:
+            raise SubmitError(f"this client's API key belongs to tenant {self.caller.tenant!r}, not {asked!r}")
+        return self.caller.tenant
 
     def upload(self, data: bytes, *, tenant: str, doc_id: str) -> StoredObject:
         """Store a document's bytes under its tenant's namespace (the claim check)."""

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pagestream.streams import ocr_commands
+from pagestream.streams import ocr_commands, tenant_commands
 from pagestream.streams.errors import PagestreamError
 from pagestream.streams.settings import Settings
 
@@ -404,6 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("query", help='e.g. "SELECT status, count() FROM documents FINAL GROUP BY status"')
     sql.add_argument("--json", action="store_true", help="print the JSON answer (columns, rows)")
     ocr_commands.add_parsers(sub)
+    tenant_commands.add_parsers(sub)
     train = sub.add_parser("train", help="train a model and register it in the MLflow model registry")
     train.add_argument("target", choices=["classifier"], help="what to train: the document classifier")
     train.add_argument("data", nargs="*", metavar="DATA", help="extra training folders (evaldata-gt/1 files)")
@@ -452,6 +453,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_sql(settings, args.query, args.json)
         if args.command in ("eval", "bench"):
             return ocr_commands.run(args, settings)
+        if args.command == "tenant":
+            return tenant_commands.run(args, settings)
         if args.command == "train":
             return cmd_train(settings, args)
         return cmd_worker(settings, args.id)

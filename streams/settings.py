@@ -118,6 +118,16 @@ class Settings(BaseSettings):
     sql_max_rows: int = 10_000  # rows returned by POST /v1/sql at most
     sql_timeout_seconds: float = 30.0
     presign_expiry_seconds: int = 3600  # lifetime of presigned download and upload URLs
+    # Tenant API keys on the bridge (connectors/tenants.py): "on" requires a key on every /v1
+    # request and scopes reads to its tenant; "off" (local use) is allowed on a loopback host only.
+    auth: Literal["off", "on"] = "off"
+    api_key: str | None = None  # the key the CLI (pagestream sql) and the Python client send
+    rate_limit_per_second: float = 50.0  # per tenant, /v1 requests (token bucket, 429 beyond)
+    rate_limit_burst: int = 200  # requests a tenant may make at once
+    auth_failures_burst: int = 20  # wrong keys a client address may send before it must wait ...
+    auth_failures_per_second: float = 0.5  # ... for this refill (each check costs a scrypt hash)
+    sql_tenant_readers: int = 16  # per-tenant read-only ClickHouse sessions kept open
+    fuzz_seconds: float = 3.0  # how long the tests fuzz each target (hypothesis); longer on demand
     # Document classifier, served from the MLflow model registry (the ``ml`` extra).
     mlflow_tracking_uri: str | None = None  # tracking server or database URI; default SQLite in state_dir
     classifier_model: str = "pagestream-doctype"
@@ -156,6 +166,11 @@ class Settings(BaseSettings):
     @property
     def bridge_url(self) -> str:
         return f"http://{self.bridge_host}:{self.bridge_port}"
+
+    @property
+    def tenants_file(self) -> Path:
+        """Tenants and their hashed API keys."""
+        return self.state_dir / "tenants.json"
 
     @property
     def clickhouse_dsn(self) -> str:

@@ -14,6 +14,7 @@ class KeyBy(Enum):
     DOC = "doc_id"
     PAGE = "doc_id/page_no"
     SOURCE = "key of the failed message"  # retry topics keep the key the stage read
+    TENANT = "tenant"
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ PAGES_DLQ = TopicSpec("pages.dlq", "ErrorEvent", KeyBy.DOC)
 # Retry tiers: a message that failed transiently waits in the tier of its delay (all messages of a
 # tier wait equally long, so each partition is in due order) until the retry agent re-delivers it.
 RETRY_TIERS: tuple[TopicSpec, ...] = tuple(TopicSpec(f"retry.{n}", "RetryEvent", KeyBy.SOURCE) for n in (1, 2, 3))
+# Who submitted and who read what through the bridge (connectors/bridge/audit.py).
+AUDIT_EVENTS = TopicSpec("audit.events", "AuditEvent", KeyBy.TENANT)
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (
     DOCS_SUBMITTED,
@@ -54,6 +57,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     DOCS_COMPLETED,
     PAGES_DLQ,
     *RETRY_TIERS,
+    AUDIT_EVENTS,
 )
 
 ASSEMBLY_TABLE = "assembly"

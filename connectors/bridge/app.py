@@ -28,13 +28,18 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pagestream.connectors.bridge import openapi, sse, uploads
+from pagestream.connectors.bridge.audit import AuditLog
+from pagestream.connectors.bridge.auth import Guard, check_exposure, owns, tenant_scope
 from pagestream.connectors.bridge.feed import Feed
 from pagestream.connectors.bridge.lag import LagMonitor
+from pagestream.connectors.bridge.limits import RateLimiter
 from pagestream.connectors.bridge.problems import EXCEPTION_HANDLERS, Problem, problem_response
 from pagestream.connectors.client import Client
 from pagestream.connectors.objectstore import ObjectStore, ObjectStoreError
-from pagestream.streams import metrics
+from pagestream.connectors.tenants import TenantStore
+from pagestream.streams import metrics, topics
 from pagestream.streams.cli import to_json
+from pagestream.streams.codec import Codecs, registry_client
 from pagestream.streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,7 +56,8 @@ class EventJSON(JSONResponse):
 
 
 class Bridge:
-    """What the handlers share: settings, the client (producer, object store), feed and lag."""
+    """What the handlers share: settings, the client (producer, object store), feed and lag,
+    tenants and their keys, rate limits and the audit log."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -60,6 +66,10 @@ class Bridge:
         self.feed = Feed(settings, self.client.codecs)
         self.lag = LagMonitor(settings)
         self.admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+        self.tenants = TenantStore(settings.tenants_file)
+        self.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+        self.failures = RateLimiter(settings.auth_failures_per_second, settings.auth_failures_burst)  # per address
+        self.audit = AuditLog(settings, Codecs(registry_client(settings.registry_url), [topics.AUDIT_EVENTS]))
 
     async def start(self) -> None:
         await run_in_threadpool(self.feed.start)
@@ -71,6 +81,7 @@ class Bridge:
         self.lag.stop()
         self.feed.stop()
         self.client.close()
+        self.audit.close()
 
     async def wait_known(self, doc_id: str, timeout: float = 10.0) -> bool:
         """Wait until the feed has seen a document (just submitted), so links to it work."""
@@ -88,7 +99,7 @@ class Bridge:
 def _document(request: Request) -> tuple[dict[str, Any], dict[str, Any] | None]:
     doc_id = request.path_params["doc_id"]
     found = request.app.state.bridge.feed.document(doc_id)
-    if found is None:
+    if found is None or not owns(request, found[0]["tenant"]):  # another tenant's: as if unknown
         raise Problem(
             404,
             "unknown_document",
@@ -109,7 +120,7 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
 
 async def list_documents(request: Request) -> Response:
     limit = _int_param(request, "limit", 50, 1, 1000)
-    tenant = request.query_params.get("tenant") or None
+    tenant = tenant_scope(request, request.query_params.get("tenant") or None)
     return EventJSON({"documents": request.app.state.bridge.feed.latest(limit, tenant)})
 
 
@@ -167,7 +178,9 @@ def _last_event_id(request: Request) -> str | None:
 
 async def document_events(request: Request) -> Response:
     feed = request.app.state.bridge.feed
-    stream = sse.document_stream(feed, request.path_params["doc_id"], _last_event_id(request))
+    stream = sse.document_stream(
+        feed, request.path_params["doc_id"], _last_event_id(request), lambda tenant: owns(request, tenant)
+    )
     if stream is None:
         return Response(status_code=204)  # the client has the final event: EventSource stops
     return StreamingResponse(stream, media_type="text/event-stream", headers=_SSE_HEADERS)
@@ -175,7 +188,7 @@ async def document_events(request: Request) -> Response:
 
 async def tenant_events(request: Request) -> Response:
     feed = request.app.state.bridge.feed
-    tenant = request.query_params.get("tenant") or None
+    tenant = tenant_scope(request, request.query_params.get("tenant") or None)
     stream = sse.tenant_stream(feed, tenant, _last_event_id(request))
     return StreamingResponse(stream, media_type="text/event-stream", headers=_SSE_HEADERS)
 
@@ -299,7 +312,9 @@ def create_app(
         finally:
             await run_in_threadpool(bridge.stop)
 
+    check_exposure(settings)
     app = Starlette(routes=[*routes(), *extra_routes], exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
+    app.add_middleware(Guard, settings=settings)
     app.add_middleware(HttpMetrics)
     return app
 

@@ -49,8 +49,12 @@ SPEC: dict[str, Any] = {
         "version": "1",
         "description": "Upload documents, follow their progress page by page over server-sent events "
         "(resumable with Last-Event-ID: ids are Kafka positions), read their results. Errors are "
-        "problem details (RFC 9457).",
+        "problem details (RFC 9457). With PAGESTREAM_AUTH=on every /v1 request needs a tenant's API key "
+        "(401 without a known one, 403 for another tenant, 429 with Retry-After beyond the tenant's rate) "
+        "and sees only that tenant's documents, events, rows and files.",
     },
+    # Keys are optional while the bridge runs with PAGESTREAM_AUTH=off (local use on loopback).
+    "security": [{}, {"bearer": []}, {"apiKey": []}, {"cookie": []}],
     "paths": {
         "/v1/documents": {
             "post": {
@@ -263,6 +267,12 @@ SPEC: dict[str, Any] = {
         },
     },
     "components": {
+        "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer psk_..."},
+            "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            "cookie": {"type": "apiKey", "in": "cookie", "name": "pagestream_key",
+                       "description": "For the dashboard's EventSource and images, which cannot set headers."},
+        },
         "responses": {
             "Problem": {
                 "description": "Problem details (RFC 9457)",

@@ -20,11 +20,14 @@ MEDIA_TYPE = "application/problem+json"
 
 _TITLES = {
     400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
     413: "Content too large",
     415: "Unsupported media type",
+    429: "Too many requests",
     500: "Internal server error",
     503: "Service unavailable",
 }

@@ -90,16 +90,19 @@ async def _live(feed: Feed, subscriber: Subscriber) -> AsyncIterator[FeedEvent |
         yield event
 
 
-def document_stream(feed: Feed, doc_id: str, last_event_id: str | None) -> AsyncIterator[bytes] | None:
+def document_stream(
+    feed: Feed, doc_id: str, last_event_id: str | None, visible: Callable[[str], bool] = lambda tenant: True
+) -> AsyncIterator[bytes] | None:
     """The events of one document, or None when the client already had its final event (the
-    handler answers 204, which tells an EventSource to stop reconnecting). Raises Problem."""
+    handler answers 204, which tells an EventSource to stop reconnecting). A document of a tenant
+    that is not ``visible`` to the caller is unknown. Raises Problem."""
 
     def matches(event: FeedEvent) -> bool:
         return event.doc_id == doc_id
 
     subscriber, positions, state = feed.subscribe(matches, doc_id)
     try:
-        if state is None:
+        if state is None or not visible(state.tenant):
             raise Problem(
                 404,
                 "unknown_document",

@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse
 from starlette.types import Message
 
 from pagestream.agents.ingest import ACCEPTED, sniff_kind
+from pagestream.connectors.bridge.auth import note_document, owns, tenant_scope
 from pagestream.connectors.bridge.problems import Problem
 from pagestream.connectors.client import source_key
 from pagestream.connectors.objectstore import ObjectStoreError, safe_part
@@ -41,8 +42,11 @@ def _too_large(limit: int, size: int | None = None) -> Problem:
     )
 
 
-def _tenant(value: Any) -> str:
-    tenant = value if isinstance(value, str) and value else "default"
+def _tenant(request: Request, value: Any) -> str:
+    """The tenant a document is submitted for: the API key's (naming another is a 403), or without
+    authentication the one asked for, else ``default``."""
+    asked = value if isinstance(value, str) and value else None
+    tenant = tenant_scope(request, asked) or "default"
     try:
         return safe_part(tenant, "tenant")
     except ObjectStoreError as exc:
@@ -75,6 +79,7 @@ def _check_type(head: bytes, filename: str) -> None:
 
 async def _accepted(request: Request, doc_id: str, tenant: str, filename: str) -> JSONResponse:
     """202 once the bridge's feed has seen the submission, so the links work at once."""
+    note_document(request, doc_id)
     await request.app.state.bridge.wait_known(doc_id)
     base = f"/v1/documents/{doc_id}"
     body = {
@@ -129,7 +134,7 @@ async def upload_document(request: Request) -> JSONResponse:
         if len(data) > limit:
             raise _too_large(limit, len(data))
         _check_type(data, filename)
-        tenant = _tenant(form.get("tenant"))
+        tenant = _tenant(request, form.get("tenant"))
         options = _options(form)
     finally:
         await form.close()
@@ -158,7 +163,7 @@ async def create_upload(request: Request) -> JSONResponse:
     """POST /v1/uploads: a presigned PUT URL for one large document, and its doc_id."""
     bridge = request.app.state.bridge
     body = await _json_body(request)
-    tenant = _tenant(body.get("tenant"))
+    tenant = _tenant(request, body.get("tenant"))
     filename = str(body.get("filename") or "document")
     size = body.get("size_bytes")
     if size is not None and (not isinstance(size, int) or size < 0):
@@ -166,6 +171,7 @@ async def create_upload(request: Request) -> JSONResponse:
     if size is not None and size > bridge.settings.max_upload_bytes:
         raise _too_large(bridge.settings.max_upload_bytes, size)
     doc_id = uuid.uuid4().hex
+    note_document(request, doc_id)
     expiry = bridge.settings.presign_expiry_seconds
     marker = {"doc_id": doc_id, "tenant": tenant, "filename": filename, "expires_at": time.time() + expiry}
     store = bridge.store
@@ -192,11 +198,14 @@ async def submit_upload(request: Request) -> JSONResponse:
     try:
         marker = json.loads(await run_in_threadpool(store.get, f"s3://{store.bucket}/{_marker_key(doc_id)}"))
     except ObjectStoreError:
-        if bridge.feed.document(doc_id) is not None:
+        known = bridge.feed.document(doc_id)
+        if known is not None and owns(request, known[0]["tenant"]):
             raise Problem(409, "already_submitted", f"document {doc_id} was already submitted") from None
+        marker = None
+    if marker is None or not owns(request, marker["tenant"]):  # another tenant's upload: as if unknown
         raise Problem(
             404, "unknown_upload", f"no pending upload {doc_id!r}; ask for an upload URL with POST /v1/uploads"
-        ) from None
+        )
     tenant, filename = marker["tenant"], marker["filename"]
     key = source_key(tenant, doc_id)
     size = await run_in_threadpool(store.size, key)

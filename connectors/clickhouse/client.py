@@ -27,8 +27,9 @@ def writer_client(settings: Settings) -> Client:
     return clickhouse_connect.get_client(dsn=settings.clickhouse_dsn)
 
 
-def reader_client(settings: Settings) -> Client:
-    """A client for untrusted read queries: bounded rows and time, and read-only.
+def reader_client(settings: Settings, table_filters: dict[str, str] | None = None) -> Client:
+    """A client for untrusted read queries: bounded rows and time, and read-only; with
+    ``table_filters`` (``additional_table_filters``) it sees only the rows they let through.
 
     ``readonly`` comes last: once set it forbids changing settings. chDB keeps it for the
     session (``readonly=1`` also refuses table functions such as ``file()``); a server gets it
@@ -38,6 +39,7 @@ def reader_client(settings: Settings) -> Client:
         "max_result_rows": settings.sql_max_rows + 1,
         "result_overflow_mode": "break",
         "max_execution_time": int(settings.sql_timeout_seconds),
+        **({"additional_table_filters": table_filters} if table_filters else {}),
         "readonly": 1 if is_embedded(settings) else 2,
     }
     return clickhouse_connect.get_client(

@@ -19,7 +19,9 @@ import datetime as dt
 import json
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
@@ -32,6 +34,7 @@ from starlette.routing import Route
 from pagestream.connectors.clickhouse.client import reader_client
 from pagestream.connectors.clickhouse.consumer import SinkRunner
 from pagestream.connectors.clickhouse.sql import SqlError, run_query
+from pagestream.connectors.clickhouse.tenantsql import SELECT_STATEMENTS, check_ast, tenant_filters
 from pagestream.connectors.objectstore import ObjectStore, ObjectStoreError
 from pagestream.connectors.results import download_urls
 from pagestream.streams.errors import PagestreamError
@@ -60,6 +63,7 @@ class ClickHouseService:
         self.runner = SinkRunner(settings)
         self.run_sink = run_sink
         self._reader: Client | None = None
+        self._tenant_readers: OrderedDict[str, Client] = OrderedDict()  # most recently used last
         self._store = ObjectStore(settings)
         self._lock = threading.Lock()  # one query at a time on the reader's session
         self.routes = [
@@ -80,22 +84,51 @@ class ClickHouseService:
     def close(self) -> None:
         self.runner.stop()
         with self._lock:
-            if self._reader is not None:
-                self._reader.close()
-                self._reader = None
+            for reader in [self._reader, *self._tenant_readers.values()]:
+                if reader is not None:
+                    reader.close()
+            self._reader = None
+            self._tenant_readers.clear()
 
     # --- queries --------------------------------------------------------------------------------
 
-    def query(self, sql: str, parameters: dict[str, Any] | None = None) -> Any:
-        """Run a read-only query on the reader (made once the sink has created the database)."""
+    def query(self, sql: str, parameters: dict[str, Any] | None = None, tenant: str | None = None) -> Any:
+        """Run a read-only query on the reader (made once the sink has created the database); with
+        ``tenant``, on that tenant's session and only if it reads that tenant's tables
+        (``tenantsql``)."""
         with self._lock:
             if self._reader is None:
                 if self.run_sink and self.runner.state in ("stopped", "connecting"):
                     raise DatabaseNotReady(self.runner.status()["last_error"] or "the sink is still starting")
                 self._reader = reader_client(self.settings)
-            if parameters is None:
-                return run_query(self._reader, sql, self.settings.sql_max_rows)
-            return self._reader.query(sql, parameters=parameters).result_rows
+            if parameters is not None:
+                return self._reader.query(sql, parameters=parameters).result_rows
+            max_rows = self.settings.sql_max_rows
+            if tenant is None:
+                return run_query(self._reader, sql, max_rows, partial(check_ast, database=None))
+            reader = self._tenant_reader(tenant)
+            return run_query(
+                reader, sql, max_rows, partial(check_ast, database=self.settings.clickhouse_database), SELECT_STATEMENTS
+            )
+
+    def _tenant_reader(self, tenant: str) -> Client:
+        """The tenant's read-only session (kept for the most recently active tenants)."""
+        if tenant in self._tenant_readers:
+            self._tenant_readers.move_to_end(tenant)
+            return self._tenant_readers[tenant]
+        database = self.settings.clickhouse_database
+        assert self._reader is not None
+        tables = [
+            row[0]
+            for row in self._reader.query(
+                "SELECT name FROM system.tables WHERE database = {db:String}", parameters={"db": database}
+            ).result_rows
+        ]
+        reader = reader_client(self.settings, tenant_filters(tenant, database, tables))
+        self._tenant_readers[tenant] = reader
+        while len(self._tenant_readers) > self.settings.sql_tenant_readers:
+            self._tenant_readers.popitem(last=False)[1].close()
+        return reader
 
     async def sql(self, request: Request) -> JSONResponse:
         try:
@@ -105,8 +138,9 @@ class ClickHouseService:
         query = body.get("query") if isinstance(body, dict) else None
         if not isinstance(query, str):
             return problem(400, "Bad request", 'send JSON: {"query": "SELECT ..."}', "bad-request")
+        who = request.scope.get("state", {}).get("caller")  # set by the bridge's Guard (auth on)
         try:
-            result = await run_in_threadpool(self.query, query)
+            result = await run_in_threadpool(self.query, query, None, who.tenant if who else None)
         except DatabaseNotReady as exc:
             return problem(503, "Analytics database not ready", exc.message, "not-ready")
         except SqlError as exc:
@@ -133,7 +167,8 @@ class ClickHouseService:
         except Exception as exc:  # the database went away under us
             log.exception("document lookup failed")
             return problem(503, "Analytics database unavailable", f"{type(exc).__name__}: {exc}", "unavailable")
-        if not rows:
+        who = request.scope.get("state", {}).get("caller")
+        if not rows or (who is not None and rows[0][0] != who.tenant):  # another tenant's: as if unknown
             return problem(404, "Unknown document", f"no completed document with id {doc_id!r}", "unknown-document")
         expires = dt.timedelta(seconds=self.settings.presign_expiry_seconds)
         try:

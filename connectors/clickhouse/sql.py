@@ -13,6 +13,7 @@ import decimal
 import ipaddress
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,16 +50,17 @@ class QueryResult:
         }
 
 
-def check_read_only(query: str) -> str:
-    """The query without surrounding blanks and a trailing ';', if it only reads."""
+def check_read_only(query: str, statements: tuple[str, ...] = READ_STATEMENTS) -> str:
+    """The query without surrounding blanks and a trailing ';', if it only reads (and starts with
+    one of ``statements``)."""
     text = query.strip().rstrip(";").strip()
     bare = _COMMENTS.sub(" ", text).strip()
     if not bare:
-        raise SqlError(f"empty query: one statement of {', '.join(READ_STATEMENTS)} is accepted")
+        raise SqlError(f"empty query: one statement of {', '.join(statements)} is accepted")
     first = _first_word(bare)
-    if first not in READ_STATEMENTS:
+    if first not in statements:
         raise SqlError(
-            f"only read-only queries are accepted ({', '.join(READ_STATEMENTS)}), not {first}", code="sql_not_read_only"
+            f"only read-only queries are accepted ({', '.join(statements)}), not {first}", code="sql_not_read_only"
         )
     if _OUTFILE.search(text):
         raise SqlError("INTO OUTFILE is not accepted: results come back in the response", code="sql_not_read_only")
@@ -97,11 +99,21 @@ def json_value(value: Any) -> Any:
     return str(value)
 
 
-def run_query(client: Client, query: str, max_rows: int) -> QueryResult:
-    """Run a read-only query; ClickHouse errors become ``SqlError`` with ClickHouse's message."""
-    text = check_read_only(query)
+def run_query(
+    client: Client,
+    query: str,
+    max_rows: int,
+    check: Callable[[list[str]], None] | None = None,
+    statements: tuple[str, ...] = READ_STATEMENTS,
+) -> QueryResult:
+    """Run a read-only query; ClickHouse errors become ``SqlError`` with ClickHouse's message.
+    ``check`` gets the lines of ``EXPLAIN AST`` of a SELECT first (ClickHouse's own parse of it)
+    and raises ``SqlError`` for what it refuses."""
+    text = check_read_only(query, statements)
     started = dt.datetime.now(dt.UTC)
     try:
+        if check is not None and _first_word(_COMMENTS.sub(" ", text).strip()) in ("SELECT", "WITH"):
+            check([row[0] for row in client.query(f"EXPLAIN AST {text}").result_rows])
         result = client.query(text)
         rows = result.result_rows
         columns = [{"name": n, "type": t.name} for n, t in zip(result.column_names, result.column_types, strict=True)]

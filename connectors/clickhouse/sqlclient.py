@@ -23,7 +23,8 @@ def post_sql(settings: Settings, query: str) -> dict[str, Any]:
     """The endpoint's JSON answer (columns, rows); ``SqlFailed`` with its problem detail otherwise."""
     url = f"{settings.bridge_url}/v1/sql"
     try:
-        response = httpx.post(url, json={"query": query}, timeout=settings.sql_timeout_seconds + 10)
+        headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
+        response = httpx.post(url, json={"query": query}, headers=headers, timeout=settings.sql_timeout_seconds + 10)
     except httpx.TransportError as exc:
         raise ServiceError(
             f"the SQL endpoint at {url} is not reachable ({type(exc).__name__}): start it with 'pagestream up'"

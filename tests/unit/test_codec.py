@@ -93,3 +93,36 @@ def test_data_written_with_an_older_version_is_read_with_defaults(client) -> Non
     schemaless_writer(out, parse_schema(old), progress())
     decoded = AvroCodec(topics.DOCS_PROGRESS, client).decode(out.getvalue())
     assert decoded["pages_done"] is None and decoded["message"] is None and decoded["page_no"] == 2
+
+
+def test_fuzzed_messages_decode_or_fail_with_decode_error(client) -> None:
+    """Random bytes, and valid messages with random damage, for PAGESTREAM_FUZZ_SECONDS: a
+    record or a DecodeError, never another exception."""
+    import time
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from pagestream.streams.settings import Settings
+
+    codecs = Codecs(client, topics.ALL_TOPICS)
+    valid = codecs.encode(topics.DOCS_PROGRESS, progress(message="fuzz", versions={"ocr": "x"}))
+    budget = Settings().fuzz_seconds
+    deadline = time.monotonic() + budget
+    damaged = st.tuples(st.integers(0, len(valid) - 1), st.binary(min_size=1, max_size=8), st.integers(0, 8)).map(
+        lambda cut: valid[: cut[0]] + cut[1] + valid[cut[0] + cut[2] :]
+    )
+    header = st.sampled_from([valid[:5], b"\x00" + struct.pack(">I", 999_999), b"\x01\x00\x00\x00\x01"])
+    messages = st.one_of(st.binary(max_size=300), damaged, st.tuples(header, st.binary(max_size=300)).map(b"".join))
+
+    @settings(max_examples=int(budget * 400) + 50, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(spec=st.sampled_from(topics.ALL_TOPICS), raw=messages)
+    def decode(spec, raw: bytes) -> None:
+        if time.monotonic() > deadline:
+            return
+        try:
+            assert isinstance(codecs.decode(spec, raw), dict)
+        except DecodeError as exc:
+            assert exc.raw == raw and exc.code in {"bad_message", "bad_magic_byte", "bad_avro", "unknown_schema_id"}
+
+    decode()

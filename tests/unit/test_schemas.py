@@ -24,6 +24,7 @@ REQUIRED = {
     "DocumentCompleted",
     "ErrorEvent",
     "RetryEvent",
+    "AuditEvent",
 }
 
 

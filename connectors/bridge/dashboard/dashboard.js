@@ -20,9 +20,19 @@ const state = {
   selected: null,
 };
 
+// With PAGESTREAM_AUTH=on the bridge wants an API key: open the page as /dashboard#key=<key>. The
+// key goes into a same-site cookie for /v1, which fetch, EventSource and images all send along
+// (EventSource cannot set headers); the address bar drops it at once.
+const keyInHash = location.hash.match(/key=([A-Za-z0-9_-]+)/);
+if (keyInHash) {
+  document.cookie = `pagestream_key=${keyInHash[1]}; path=/v1; SameSite=Strict`;
+  history.replaceState(null, "", location.pathname);
+}
+
 async function getJSON(url, options) {
   const response = await fetch(url, options);
   const body = await response.json().catch(() => ({}));
+  if (response.status === 401) document.title = "pagestream: open /dashboard#key=<API key>";
   if (!response.ok) throw Object.assign(new Error(body.detail || response.statusText), { status: response.status });
   return body;
 }
