@@ -16,6 +16,7 @@ object store first; the event carries only the reference (claim check).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import os
 import time
@@ -139,9 +140,14 @@ def _printable_name(path: Path) -> str:
     return os.fsencode(path.name).decode("utf-8", errors="replace")
 
 
-def source_key(tenant: str, doc_id: str) -> str:
-    """Object key of a submitted document's original bytes (the claim check of DocumentSubmitted)."""
-    return f"{document_prefix(tenant, doc_id)}/source/original"
+def source_key(tenant: str, doc_id: str, name: str) -> str:
+    """Object key of a submitted document's original bytes (the claim check of DocumentSubmitted).
+
+    ``name`` is the content's sha256 for uploads through the client, so a conflicting submission
+    under a doc_id already taken (which ingest refuses) cannot replace the first document's bytes;
+    a presigned upload, whose doc_id the bridge has just made, names it ``upload``.
+    """
+    return f"{document_prefix(tenant, doc_id)}/source/{name}"
 
 
 class Client:
@@ -319,7 +325,7 @@ class Client:
 
     def upload(self, data: bytes, *, tenant: str, doc_id: str) -> StoredObject:
         """Store a document's bytes under its tenant's namespace (the claim check)."""
-        return self.store.put(source_key(tenant, doc_id), data)
+        return self.store.put(source_key(tenant, doc_id, hashlib.sha256(data).hexdigest()), data)
 
     def publish(self, submission: dict[str, Any]) -> None:
         """Publish a DocumentSubmitted and wait until Kafka has it (acks=all)."""

@@ -176,7 +176,7 @@ async def create_upload(request: Request) -> JSONResponse:
     marker = {"doc_id": doc_id, "tenant": tenant, "filename": filename, "expires_at": time.time() + expiry}
     store = bridge.store
     await run_in_threadpool(store.put, _marker_key(doc_id), json.dumps(marker).encode(), "application/json")
-    url = await run_in_threadpool(store.presigned_put, source_key(tenant, doc_id), expiry)
+    url = await run_in_threadpool(store.presigned_put, source_key(tenant, doc_id, "upload"), expiry)
     body = {
         "doc_id": doc_id,
         "tenant": tenant,
@@ -207,7 +207,7 @@ async def submit_upload(request: Request) -> JSONResponse:
             404, "unknown_upload", f"no pending upload {doc_id!r}; ask for an upload URL with POST /v1/uploads"
         )
     tenant, filename = marker["tenant"], marker["filename"]
-    key = source_key(tenant, doc_id)
+    key = source_key(tenant, doc_id, "upload")
     size = await run_in_threadpool(store.size, key)
     if size is None:
         raise Problem(

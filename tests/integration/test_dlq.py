@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 
 import pytest
 
-from pagestream.connectors.client import Client
-from pagestream.connectors.objectstore import document_prefix
+from pagestream.connectors.client import Client, source_key
 from pagestream.streams import dlq
 from pagestream.streams.topics import SCHEMA_VERSION
 from tests.conftest import text_image
@@ -23,9 +23,11 @@ def wait_completed(watch, doc_id: str) -> dict:
 def test_replay_after_the_missing_upload_arrives(stack) -> None:
     doc_id = uuid.uuid4().hex
     with Client(stack) as client:
-        uri = f"s3://{stack.s3_bucket}/{document_prefix('acme', doc_id)}/source/original"
+        late = text_image(["replayed after the fix"])
+        digest = hashlib.sha256(late).hexdigest()
+        uri = f"s3://{stack.s3_bucket}/{source_key('acme', doc_id, digest)}"
         submission = {"doc_id": doc_id, "tenant": "acme", "filename": "late.png", "source_uri": uri,
-                      "sha256": "0" * 64, "size_bytes": 1, "content_type": None,
+                      "sha256": digest, "size_bytes": len(late), "content_type": None,
                       "submitted_at": int(time.time() * 1000), "render_dpi": None, "ocr_engine": None,
                       "schema_version": SCHEMA_VERSION}
         watch = client.watch()
@@ -37,7 +39,7 @@ def test_replay_after_the_missing_upload_arrives(stack) -> None:
         assert letter["stage"] == "INGEST" and letter["source_topic"] == "docs.submitted"
         assert letter["source_key"] == doc_id.encode() and letter["raw_value"]
 
-        client.upload(text_image(["replayed after the fix"]), tenant="acme", doc_id=doc_id)
+        assert client.upload(late, tenant="acme", doc_id=doc_id).uri == uri
         assert dlq.replay(stack, [letter]) == (1, [])
         done = wait_completed(watch, doc_id)
         watch.close()

@@ -116,3 +116,7 @@ def test_a_doc_id_submitted_twice(stack) -> None:
     assert "already names another document" in letter["message"]
     results = read_topic(stack, topics.DOCS_COMPLETED, lambda r: r["doc_id"] == doc_id, timeout=8, count=2)
     assert len(results) == 1
+    # The refused upload did not replace the accepted document's bytes (what a replay would read).
+    first, *_ = read_topic(stack, topics.DOCS_SUBMITTED, lambda r: r["doc_id"] == doc_id, timeout=30, count=3)
+    with Client(stack) as client:
+        assert client.store.get(first["source_uri"]) == content
