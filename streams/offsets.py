@@ -8,16 +8,25 @@ the run starts exactly one after it and Faust commits over it; with no commit ye
 it does not hold back at all. A worker killed at that moment restarts after a message it never
 finished: the document is lost (faust-streaming issue #606, upstream fix proposed in PR #707).
 
+A second way to commit over an unprocessed message: after a rebalance, a stream skips the
+messages still queued from the previous consumer generation (Faust seeks to the committed offset
+and fetches them again) but acknowledges them anyway, "so that the lag does not grow"
+(``Stream.__aiter__``). The skipped offset then counts as done: the next commit can pass it while
+its fetched-again copy still waits, and a seek after the next rebalance (a broker restart, a
+killed worker) starts after it. The short CI chaos run lost a document's second page this way
+at classification, an agent without concurrency.
+
 This consumer caps every commit at the smallest offset of a message a stream has taken but not yet
-acknowledged. Everything else (gaps of compacted or transactional topics, flushing the producer
-before the commit) stays Faust's own.
+acknowledged, and does not count an acknowledgement of a message no stream took (a skipped one).
+Everything else (gaps of compacted or transactional topics, flushing the producer before the
+commit) stays Faust's own.
 """
 
 from __future__ import annotations
 
 import faust
 from faust.transport.drivers.aiokafka import Consumer
-from faust.types import TP
+from faust.types import TP, Message
 
 
 class InFlightSafeConsumer(Consumer):
@@ -32,6 +41,14 @@ class InFlightSafeConsumer(Consumer):
             if m.tp == tp and not m.acked and (committed is None or m.offset >= committed)
         ]
         return min(offsets, default=None)
+
+    def ack(self, message: Message) -> bool:
+        if not message.tracked and self.app.topics.acks_enabled_for(message.topic):
+            # Skipped by a stream, never processed: it is fetched again after the seek, and that
+            # copy's acknowledgement is the one that counts.
+            message.acked = True
+            return False
+        return super().ack(message)
 
     def _new_offset(self, tp: TP) -> int | None:
         oldest = self.in_flight_offset(tp)
