@@ -1,7 +1,7 @@
 """Short chaos run for CI: workers killed with SIGKILL, a broker restart and a sink (bridge) kill
 while documents flow; an SSE client follows the tenant's events throughout.
 
-The long run is `pagestream chaos --docs 40 --kills 20 --json` (README).
+The long run is `pagestream chaos --docs 60 --kills 20 --json` (README).
 """
 
 from __future__ import annotations
