@@ -16,6 +16,7 @@ from pagestream.agents.pool import make_pool
 from pagestream.connectors.objectstore import ObjectStore
 from pagestream.streams import topics
 from pagestream.streams.codec import Codecs, registry_client
+from pagestream.streams.offsets import use_in_flight_safe_commits
 from pagestream.streams.settings import Settings
 
 
@@ -40,6 +41,7 @@ def create_app(settings: Settings, worker_id: int = 0) -> tuple[faust.App, Stage
         broker_session_timeout=settings.kafka_session_timeout_s,
         broker_heartbeat_interval=max(1.0, settings.kafka_session_timeout_s / 4),
     )
+    use_in_flight_safe_commits(app)  # ingest, OCR and layout finish messages out of order
     ctx = StageContext(
         app,
         settings,

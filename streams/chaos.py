@@ -25,13 +25,16 @@ from pagestream.agents.ingest import pdf_page_count
 from pagestream.connectors import services
 from pagestream.connectors.client import Client
 from pagestream.streams import topics
+from pagestream.streams.chaos_checks import ClickHouseReport, SseFollower, SseReport, clickhouse_report, end_cursor
 from pagestream.streams.codec import Codecs, registry_client
 from pagestream.streams.settings import Settings
+
+TENANT = "chaos"
 
 
 @dataclass
 class Fault:
-    kind: str  # "kill_worker" or "restart_broker"
+    kind: str  # "kill_worker", "restart_broker" or "kill_sink" (the bridge, which hosts the sink)
     target: str
     at_s: float
     recovery_s: float | None = None
@@ -51,6 +54,18 @@ class ChaosReport:
     faults: list[Fault] = field(default_factory=list)
     elapsed_s: float = 0.0
     lost_doc_ids: list[str] = field(default_factory=list)
+    sse: SseReport | None = None
+    clickhouse: ClickHouseReport | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Nothing lost, nothing twice, every page there; the SSE client and ClickHouse exact."""
+        return (
+            (self.lost, self.duplicated, self.pages_missing) == (0, 0, 0)
+            and (self.sse is None or (self.sse.missing, self.sse.repeated) == (0, 0))
+            and (self.clickhouse is None or self.clickhouse.documents_with_wrong_page_rows == 0)
+            and (self.clickhouse is None or self.clickhouse.documents == self.documents_submitted)
+        )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -144,6 +159,7 @@ def run_chaos(
     kills: int,
     workers: int = 2,
     restart_broker: bool = True,
+    restart_sink: bool = True,
     timeout: float = 1800.0,
     seed: int | None = None,
     say: Callable[[str], None] = lambda _msg: None,
@@ -153,17 +169,24 @@ def run_chaos(
     pool = [services.worker(settings, i) for i in range(workers)]
     started = time.monotonic()
     faults: list[Fault] = []
+    bridge = services.bridge(settings)
+    sse = SseFollower(settings, TENANT, end_cursor(settings))
+    sse.start()
     with Client(settings) as client:
         events = _Events(client)
         events.start()
         submitted: dict[str, int] = {}
         for i in range(docs):
             path = documents[i % len(documents)]
-            submitted[client.submit(path, tenant="chaos", filename=path.name)] = i
+            submitted[client.submit(path, tenant=TENANT, filename=path.name)] = i
         say(f"submitted {docs} documents; injecting {kills} worker kills")
-        broker_at = rng.randrange(kills + 1) if restart_broker else -1
+        slots = kills + restart_broker + restart_sink
+        # The sink (bridge) is killed before the broker restarts, so a bridge the restart breaks
+        # stays broken and shows in the ClickHouse and SSE checks instead of being healed by the kill.
+        sink_at, broker_at = sorted(rng.sample(range(slots), 2)) if slots >= 2 else (0, 0)
+        broker_at, sink_at = (broker_at if restart_broker else -1), (sink_at if restart_sink else -1)
         completed: set[str] = set()
-        for k in range(kills + (1 if restart_broker else 0)):
+        for k in range(slots):
             time.sleep(rng.uniform(2.0, 6.0))
             completed |= _drain_completed(events)
             if completed >= set(submitted):
@@ -174,6 +197,11 @@ def run_chaos(
                 kafka = services.kafka(settings)
                 kafka.stop(settings)
                 kafka.start(settings)
+            elif k == sink_at:
+                fault = Fault("kill_sink", bridge.name, round(time.monotonic() - started, 2))
+                _kill(settings, bridge)
+                bridge.start(settings)  # returns once the bridge answers and its sink consumes again
+                fault.recovery_s = round(time.monotonic() - (started + fault.at_s), 2)
             else:
                 worker = rng.choice(pool)
                 fault = Fault("kill_worker", worker.name, round(time.monotonic() - started, 2))
@@ -181,9 +209,9 @@ def run_chaos(
                 time.sleep(rng.uniform(0.5, 3.0))
             for w in pool:
                 w.start(settings)  # a killed worker comes back; one the broker took down too
-            back = time.monotonic()
-            resumed = _wait_for_event_after(events, back, timeout=120)
-            fault.recovery_s = None if resumed is None else round(resumed - (started + fault.at_s), 2)
+            if fault.kind != "kill_sink":
+                resumed = _wait_for_event_after(events, time.monotonic(), timeout=120)
+                fault.recovery_s = None if resumed is None else round(resumed - (started + fault.at_s), 2)
             faults.append(fault)
             say(f"fault {len(faults)}: {fault.kind} {fault.target}, resumed after {fault.recovery_s} s")
         pending = set(submitted) - completed - _drain_completed(events)
@@ -192,14 +220,17 @@ def run_chaos(
             try:
                 _, kind, record = events.arrivals.get(timeout=1.0)
             except queue.Empty:
-                for w in pool:
-                    w.start(settings)
+                for service in (*pool, bridge):
+                    service.start(settings)
                 continue
             if kind == "completed":
                 pending.discard(record["doc_id"])
         events.stop()
     counts, results = completed_counts(settings, set(submitted))
     expected_pages = {doc_id: pdf_page_count(documents[i % len(documents)]) for doc_id, i in submitted.items()}
+    say("waiting for the SSE client and ClickHouse to catch up")
+    ch = clickhouse_report(settings, TENANT, expected_pages, timeout=180)
+    sse_report = sse.finish(set(submitted), timeout=60)
     ok_pages = sum(sum(p["status"] == "OK" for p in r["pages"]) for r in results.values())
     lost = sorted(set(submitted) - set(counts))
     return ChaosReport(
@@ -215,5 +246,7 @@ def run_chaos(
         faults=faults,
         elapsed_s=round(time.monotonic() - started, 2),
         lost_doc_ids=lost,
+        sse=sse_report,
+        clickhouse=ch,
     )
 

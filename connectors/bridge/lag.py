@@ -1,5 +1,12 @@
 """Consumer lag of the pipeline: how many messages its consumer group has yet to process, per
-topic, from the group's committed offsets and the topics' end offsets (polled in a thread)."""
+topic, from the group's committed offsets and the topics' end offsets (polled in a thread).
+
+The committed offsets are read by a consumer of the group that never subscribes (so it never
+joins the group), not with the Admin API: librdkafka 2.16's ListConsumerGroupOffsets can abort the
+whole process when the broker drops the connection mid-request ("rd_kafka_enq_once_del_source_return:
+Assertion `eonce->refcnt > 0' failed", librdkafka PR #5397), which a broker restart did to the
+bridge, leaving its embedded chDB "shutting down due to a fatal error".
+"""
 
 from __future__ import annotations
 
@@ -8,29 +15,26 @@ import threading
 import time
 from typing import Any
 
-from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
-from confluent_kafka.admin import AdminClient, OffsetSpec
+from confluent_kafka import Consumer, TopicPartition
 
-from pagestream.streams import metrics
+from pagestream.streams import metrics, topics
 from pagestream.streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def measure_lag(admin: AdminClient, group: str, timeout: float = 10.0) -> dict[str, int]:
-    """Messages not yet consumed by ``group``, per topic it has committed offsets on."""
-    futures = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)], request_timeout=timeout)
-    committed = futures[group].result().topic_partitions or []
-    if not committed:
-        return {}
-    ends = admin.list_offsets(
-        {TopicPartition(tp.topic, tp.partition): OffsetSpec.latest() for tp in committed}, request_timeout=timeout
-    )
+def measure_lag(consumer: Consumer, names: list[str], timeout: float = 10.0) -> dict[str, int]:
+    """Messages not yet consumed by ``consumer``'s group, per topic of ``names`` it has committed on."""
+    metadata = consumer.list_topics(timeout=timeout).topics
+    partitions = [TopicPartition(n, p) for n in names if n in metadata for p in sorted(metadata[n].partitions)]
+    committed = consumer.committed(partitions, timeout=timeout) if partitions else []
+    consumed = {tp.topic for tp in committed if tp.offset >= 0}
     lag: dict[str, int] = {}
     for tp in committed:
-        end = ends[TopicPartition(tp.topic, tp.partition)].result().offset
-        # A partition without a committed offset (-1001) has everything still to read.
-        lag[tp.topic] = lag.get(tp.topic, 0) + max(0, end - max(tp.offset, 0))
+        if tp.topic in consumed:
+            end = consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=timeout)[1]
+            # A partition without a committed offset (-1001) has everything still to read.
+            lag[tp.topic] = lag.get(tp.topic, 0) + max(0, end - max(tp.offset, 0))
     return lag
 
 
@@ -41,7 +45,10 @@ class LagMonitor:
     def __init__(self, settings: Settings) -> None:
         self.group = settings.app_id
         self.interval = settings.lag_interval_seconds
-        self._admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+        self._consumer = Consumer(
+            {"bootstrap.servers": settings.bootstrap_servers, "group.id": self.group, "enable.auto.commit": False}
+        )
+        self._topics = [spec.name for spec in topics.ALL_TOPICS]
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="pagestream-bridge-lag", daemon=True)
         self.snapshot: dict[str, Any] = {"group": self.group, "topics": {}, "total": 0, "measured_at": None}
@@ -52,11 +59,13 @@ class LagMonitor:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            self._consumer.close()
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                lag = measure_lag(self._admin, self.group)
+                lag = measure_lag(self._consumer, self._topics)
             except Exception as exc:  # Kafka away for a moment: keep the last snapshot, say so
                 log.warning("consumer lag not measured: %s", exc)
             else:

@@ -1,0 +1,95 @@
+"""Commits never pass a message an agent is still processing (agents run with concurrency > 1).
+
+Faust's own consumer is kept in the test to show the failure the chaos run hit: it commits over
+the in-flight message at the committed position, so a worker killed then never processes it.
+"""
+
+from __future__ import annotations
+
+import faust
+import pytest
+from faust.types import TP
+from faust.types.tuples import ConsumerMessage
+
+from pagestream.streams.offsets import InFlightSafeConsumer, use_in_flight_safe_commits
+
+TOPIC = TP("pages.raw", 0)
+
+
+def consumer(safe: bool) -> faust.types.ConsumerT:
+    app = faust.App("offsets-test", broker="kafka://127.0.0.1:1", web_enabled=False)
+    if safe:
+        use_in_flight_safe_commits(app)
+    app.topics._acking_topics.add(TOPIC.topic)  # what subscribing an agent to the topic does
+    return app.consumer
+
+
+def taken(c: faust.types.ConsumerT, offsets: range) -> list[ConsumerMessage]:
+    """Messages as streams take them from the topic: tracked, not yet acknowledged."""
+    messages = [ConsumerMessage(TOPIC.topic, TOPIC.partition, o, 0.0, None, None, b"k", b"v", None) for o in offsets]
+    for m in messages:
+        m.tracked = True  # what Stream.__aiter__ does before it calls Consumer.track_message's body
+        c.track_message(m)
+    return messages
+
+
+def commit(c: faust.types.ConsumerT) -> int | None:
+    """The offset a commit now would write; recorded as committed, as Faust does after writing it."""
+    offset = c._new_offset(TOPIC)
+    if offset is not None:
+        c._committed_offset[TOPIC] = offset
+    return offset
+
+
+@pytest.mark.parametrize("committed", [10, None])
+def test_faust_alone_commits_over_the_in_flight_message(committed: int | None) -> None:
+    c = consumer(safe=False)
+    messages = taken(c, range(10, 14))
+    c._committed_offset[TOPIC] = committed
+    for m in messages[1:3]:  # 11 and 12 finish while 10 is still being processed
+        c.ack(m)
+    assert commit(c) == 13  # a restart would begin at 13: offset 10 lost
+
+
+@pytest.mark.parametrize("committed", [10, None])
+def test_commit_waits_for_the_in_flight_message(committed: int | None) -> None:
+    c = consumer(safe=True)
+    assert isinstance(c, InFlightSafeConsumer)
+    messages = taken(c, range(10, 14))
+    c._committed_offset[TOPIC] = committed
+    for m in messages[1:3]:
+        c.ack(m)
+    assert c.in_flight_offset(TOPIC) == 10
+    assert commit(c) is None
+    c.ack(messages[0])
+    assert commit(c) == 13  # 10, 11 and 12 done; 13 still in flight
+    c.ack(messages[3])
+    assert commit(c) == 14
+
+
+def test_commit_goes_up_to_the_in_flight_message() -> None:
+    c = consumer(safe=True)
+    messages = taken(c, range(0, 5))
+    c._committed_offset[TOPIC] = None
+    for m in (messages[0], messages[1], messages[3], messages[4]):
+        c.ack(m)
+    assert commit(c) == 2  # 0 and 1 are done, 2 is not
+    c.ack(messages[2])
+    assert commit(c) == 5
+
+
+@pytest.mark.parametrize("safe", [False, True])
+def test_a_skipped_message_does_not_count_as_done(safe: bool) -> None:
+    """After a rebalance a stream skips what it fetched in the old generation and acks it anyway;
+    only the copy fetched again after the seek is processed."""
+    c = consumer(safe=safe)
+    c._committed_offset[TOPIC] = 10
+    stale = ConsumerMessage(TOPIC.topic, TOPIC.partition, 10, 0.0, None, None, b"k", b"v", None)  # never tracked
+    c.ack(stale)
+    if not safe:
+        assert commit(c) == 11  # Faust: offset 10 counts as done although nothing processed it
+        return
+    assert commit(c) is None
+    [again] = taken(c, range(10, 11))
+    c.ack(again)
+    assert commit(c) == 11
