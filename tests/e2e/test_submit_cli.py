@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
+from aiokafka.partitioner import DefaultPartitioner
 
 from pagestream.agents.evaluation import ground_truth_text, word_recall
 from pagestream.connectors.services import service_env
@@ -56,10 +57,13 @@ def test_multi_page_pdf_comes_back_complete_in_page_order(stack) -> None:
         assert word_recall(page["text"], ground_truth_text(truth)) >= 0.8, page["page_no"]
     assert doc["versions"]["ocr"].startswith("tesseract") and doc["result_uri"].endswith("/document.json")
     assert "3/3 pages" in proc.stderr  # the progress bar reached the end
-    # Pages were keyed by page, so they spread over partitions of pages.raw.
+    # Pages were keyed by page, so each one sits in the partition of its own key (and one
+    # document's pages spread over partitions; asserting that they did here would fail for the
+    # ~6 % of random doc_ids whose three page keys hash alike).
     raw = read_topic(stack, topics.PAGES_RAW, lambda r: r["doc_id"] == doc["doc_id"], count=3)
     assert sorted(r["_key"] for r in raw) == [f"{doc['doc_id']}/{n}".encode() for n in (1, 2, 3)]
-    assert len({r["_partition"] for r in raw}) > 1
+    partitions = list(range(stack.topic_partitions))
+    assert all(r["_partition"] == DefaultPartitioner()(r["_key"], partitions, partitions) for r in raw)
     # Per-stage progress was published for every page.
     progress = read_topic(
         stack,
