@@ -38,6 +38,10 @@ DOCS_PROGRESS = TopicSpec("docs.progress", "DocumentProgress", KeyBy.DOC)
 DOCS_ASSEMBLED = TopicSpec("docs.assembled", "DocumentAssembled", KeyBy.DOC)
 DOCS_COMPLETED = TopicSpec("docs.completed", "DocumentCompleted", KeyBy.DOC)
 PAGES_DLQ = TopicSpec("pages.dlq", "ErrorEvent", KeyBy.DOC)
+# Outside the pipeline's flow: true types given by people, and results of replays through
+# another registered model (pagestream replay), sunk beside the pipeline's own results.
+DOCS_LABELS = TopicSpec("docs.labels", "DocumentLabel", KeyBy.DOC)
+DOCS_REPLAYED = TopicSpec("docs.replayed", "DocumentReplayed", KeyBy.DOC)
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (
     DOCS_SUBMITTED,
@@ -49,6 +53,8 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     DOCS_ASSEMBLED,
     DOCS_COMPLETED,
     PAGES_DLQ,
+    DOCS_LABELS,
+    DOCS_REPLAYED,
 )
 
 ASSEMBLY_TABLE = "assembly"

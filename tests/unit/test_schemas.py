@@ -23,6 +23,8 @@ REQUIRED = {
     "DocumentAssembled",
     "DocumentCompleted",
     "ErrorEvent",
+    "DocumentLabel",
+    "DocumentReplayed",
 }
 
 
