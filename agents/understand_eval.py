@@ -4,10 +4,11 @@ Per synthetic document: layout (ground-truth words as OCR input, or Tesseract's 
 page image and the layout model), extraction with the ground-truth type, then validation; with a
 model, the document type from the classifier on the same page texts. Field figures compare
 normal forms with the ground truth's ``fields`` (precision over the fields found, recall over
-those expected, F1) and, stricter, the text as printed; validation is scored against
-``rules.expected_pass`` (a document with a deliberate fault must not come out OK: violation
-recall; a clean one should: false-alarm rate). Real invoices (invoice2data) are scored on the
-fields their expected output names, from their PDF text layer.
+those expected, F1): leniently (equal decimals, case-folded text) and exactly (character for
+character). Validation is scored against ``rules.expected_pass`` (a document with a deliberate
+fault must not come out OK: violation recall; a clean one should: false-alarm rate). Real
+invoices (invoice2data) are scored on the fields their expected output names, from their PDF
+text layer.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ def _score_synthetic(gt: dict, extraction: Any, stats: dict, exact: dict) -> lis
         stats["found"] += field is not None
         exact["expected"] += 1
         exact["found"] += field is not None
-        exact["correct"] += field is not None and field.value.strip() == str(truth).strip()
+        exact["correct"] += field is not None and (field.normalized or "").strip() == str(truth).strip()
         if same(truth, extraction.value(name)):
             stats["correct"] += 1
         else:
