@@ -105,6 +105,7 @@ class Watch:
             # -1: no message at or after that time in the partition, so start at its end.
             assignment = [tp if tp.offset >= 0 else TopicPartition(tp.topic, tp.partition, OFFSET_END) for tp in found]
         self._consumer.assign(assignment)
+        self._assignment = assignment
 
     def events(self, timeout: float | None = None) -> Iterator[Event]:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -112,9 +113,31 @@ class Watch:
             msg = self._consumer.poll(0.5)
             if msg is None or msg.error():
                 continue
-            spec: TopicSpec = self._specs[msg.topic()]
-            kind = "completed" if spec is topics.DOCS_COMPLETED else "progress"
-            yield Event(kind, self._codecs.decode(spec, msg.value()))
+            yield self._event(msg)
+
+    def _event(self, msg: Any) -> Event:
+        spec: TopicSpec = self._specs[msg.topic()]
+        kind = "completed" if spec is topics.DOCS_COMPLETED else "progress"
+        return Event(kind, self._codecs.decode(spec, msg.value()))
+
+    def backlog(self, timeout: float = 60.0) -> Iterator[Event]:
+        """The events already in the topics when called (from the watch's start up to the end
+        offsets of that moment), then the end: for reading stored results back in bulk."""
+        ends = {}
+        for tp in self._assignment:
+            low, high = self._consumer.get_watermark_offsets(tp, timeout=10)
+            if tp.offset != OFFSET_END and high > max(low, tp.offset):
+                ends[(tp.topic, tp.partition)] = high
+        deadline = time.monotonic() + timeout
+        while ends and time.monotonic() < deadline:
+            msg = self._consumer.poll(0.5)
+            if msg is None or msg.error():
+                continue
+            if msg.offset() + 1 >= ends.get((msg.topic(), msg.partition()), 0):
+                ends.pop((msg.topic(), msg.partition()), None)
+            yield self._event(msg)
+        if ends:
+            raise TimeoutError(f"stored events not read back within {timeout} s: {sorted(ends)}")
 
     def until_completed(self, doc_ids: set[str], timeout: float | None = None) -> Iterator[Event]:
         """Events of ``doc_ids`` until each has completed (first completion per document)."""
@@ -169,7 +192,13 @@ class Client:
                 raise SubmitError("the API key is not known to this deployment ('pagestream tenant list' shows keys)")
         self.codecs = Codecs(
             registry_client(self.settings.registry_url),
-            [topics.DOCS_SUBMITTED, topics.DOCS_PROGRESS, topics.DOCS_COMPLETED],
+            [
+                topics.DOCS_SUBMITTED,
+                topics.DOCS_PROGRESS,
+                topics.DOCS_COMPLETED,
+                topics.DOCS_LABELS,
+                topics.DOCS_REPLAYED,
+            ],
         )
         self.store = ObjectStore(self.settings)
         self._producer = Producer(
@@ -329,22 +358,38 @@ class Client:
 
     def publish(self, submission: dict[str, Any]) -> None:
         """Publish a DocumentSubmitted and wait until Kafka has it (acks=all)."""
+        self.publish_event(topics.DOCS_SUBMITTED, submission, submission["filename"])
+
+    def label(self, doc_id: str, doc_type: str, *, tenant: str = "default", source: str = "client") -> None:
+        """Publish a document's true type (docs.labels), which analytics compare models against."""
+        record = {
+            "doc_id": doc_id,
+            "tenant": tenant,
+            "doc_type": doc_type,
+            "source": source,
+            "labelled_at": int(time.time() * 1000),
+            "schema_version": SCHEMA_VERSION,
+        }
+        self.publish_event(topics.DOCS_LABELS, record, f"the label of {doc_id}")
+
+    def publish_event(self, spec: TopicSpec, record: dict[str, Any], what: str) -> None:
+        """Encode ``record`` for ``spec``, publish it keyed by its doc_id and wait until Kafka has it."""
         errors: list[str] = []
-        value = self.codecs.encode(topics.DOCS_SUBMITTED, submission)
+        value = self.codecs.encode(spec, record)
         try:
             self._producer.produce(
-                topics.DOCS_SUBMITTED.name,
-                key=topics.key_for(topics.DOCS_SUBMITTED, submission["doc_id"]),
+                spec.name,
+                key=topics.key_for(spec, record["doc_id"]),
                 value=value,
                 on_delivery=lambda err, _msg: errors.append(str(err)) if err else None,
             )
         except (KafkaException, BufferError) as exc:
             raise SubmitError(
-                f"Kafka refused the submission event ({len(value)} bytes; messages up to about 1 MB are "
+                f"Kafka refused the {spec.record} event ({len(value)} bytes; messages up to about 1 MB are "
                 f"accepted: keep file names and fields short, the document itself goes to the object store): {exc}"
             ) from exc
         if self._producer.flush(30) or errors:
-            raise SubmitError(f"Kafka did not accept the submission of {submission['filename']}: {errors or 'timeout'}")
+            raise SubmitError(f"Kafka did not accept {what}: {errors or 'timeout'}")
 
     def close(self) -> None:
         self._producer.flush(10)

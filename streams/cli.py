@@ -233,6 +233,7 @@ def cmd_submit(
     timeout: float,
     engine: str | None = None,
     force_ocr: bool = False,
+    label: str | None = None,
 ) -> int:
     from pagestream.connectors.client import Client
 
@@ -242,6 +243,8 @@ def cmd_submit(
         for path in paths:
             doc_id = client.submit(path, tenant=tenant, ocr_engine=engine, force_ocr=force_ocr or None)
             names[doc_id] = Path(path).name
+            if label:
+                client.label(doc_id, label, tenant=tenant, source="submit --label")
             if as_json and not wait:
                 print(json.dumps({"doc_id": doc_id, "filename": Path(path).name, "tenant": tenant}))
             elif not as_json:
@@ -368,6 +371,37 @@ def cmd_chaos(
 # --- entry point --------------------------------------------------------------------------------
 
 
+def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
+    from pagestream.streams.replay import run_replay
+
+    summary = run_replay(
+        settings,
+        since=args.since,
+        alias=args.model_alias,
+        tenant=args.tenant,
+        doc_ids=set(args.doc) if args.doc else None,
+        limit=args.limit,
+        say=lambda msg: print(msg, file=sys.stderr, flush=True),
+    )
+    print(to_json(summary) if args.json else json.dumps(summary, indent=2, default=str))
+    return 0
+
+
+def parse_since(text: str) -> dt.datetime:
+    """``2026-11-23T10:00`` (UTC unless it says otherwise) or a duration back from now: ``90m``,
+    ``6h``, ``2d``."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    if text[:-1].isdigit() and text[-1:] in units:
+        return dt.datetime.now(dt.UTC) - dt.timedelta(seconds=int(text[:-1]) * units[text[-1]])
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"--since {text!r}: give an ISO time (2026-11-23T10:00) or a duration (90m, 6h, 2d)"
+        ) from exc
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pagestream", description="Real-time document pipeline on Apache Kafka.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -384,6 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for results")
     submit.add_argument("--engine", default=None, help="OCR engine for these documents (e.g. ppocr, tesseract>ppocr)")
     submit.add_argument("--force-ocr", action="store_true", help="OCR born-digital pages too (ignore text layers)")
+    submit.add_argument("--label", default=None, help="the documents' true type, for model comparisons (docs.labels)")
     demo = sub.add_parser("demo", help="up, submit the bundled samples, print a summary")
     demo.add_argument("--workers", type=int, default=None)
     demo.add_argument("--timeout", type=float, default=1800.0)
@@ -418,7 +453,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seeds", default="2", help="generator seeds, comma-separated (1 is held out)")
     train.add_argument("--no-generated", action="store_true", help="train on DATA only")
     train.add_argument("--no-alias", action="store_true", help="register without moving the champion alias")
+    train.add_argument("--alias", default=None, help="alias to set (default: PAGESTREAM_CLASSIFIER_ALIAS, champion)")
     train.add_argument("--json", action="store_true", help="print the run's report as JSON on stdout")
+    replay = sub.add_parser("replay", help="re-classify stored documents with another model, beside the results")
+    replay.add_argument("--since", required=True, type=parse_since, help="ISO time (UTC) or 90m, 6h, 2d back")
+    replay.add_argument("--model-alias", default="challenger", help="alias of pagestream-doctype to replay through")
+    replay.add_argument("--tenant", default=None, help="only this tenant's documents")
+    replay.add_argument("--doc", action="append", help="only this doc_id (repeatable)")
+    replay.add_argument("--limit", type=int, default=None, help="at most N documents")
+    replay.add_argument("--json", action="store_true", help="one JSON line")
     worker = sub.add_parser("worker", help="run one Faust worker in the foreground")
     worker.add_argument("--id", type=int, default=0, help="worker number (own data dir)")
     sub.add_parser("bridge", help="run the HTTP bridge in the foreground (uploads, SSE, dashboard, metrics)")
@@ -441,7 +484,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_status(settings, args.json)
         if args.command == "submit":
             return cmd_submit(
-                settings, args.paths, args.tenant, args.wait, args.json, args.timeout, args.engine, args.force_ocr
+                settings, args.paths, args.tenant, args.wait, args.json, args.timeout, args.engine, args.force_ocr,
+                args.label,
             )
         if args.command == "demo":
             return cmd_demo(settings, workers, args.timeout)
@@ -461,7 +505,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "tenant":
             return tenant_commands.run(args, settings)
         if args.command == "train":
-            return cmd_train(settings, args)
+            alias = args.alias or settings.classifier_alias
+            return cmd_train(settings.model_copy(update={"classifier_alias": alias}), args)
+        if args.command == "replay":
+            return cmd_replay(settings, args)
         return cmd_worker(settings, args.id)
     except PagestreamError as exc:
         print(f"pagestream: {exc}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""The OCR measuring commands of the CLI: ``pagestream eval ocr`` and ``pagestream bench``."""
+"""The measuring commands of the CLI: ``pagestream eval ocr|understand|layout`` and ``pagestream bench``."""
 
 from __future__ import annotations
 
@@ -23,6 +23,17 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     ocr.add_argument("--limit", type=int, default=None, help="only the first N pages")
     ocr.add_argument("--noise", default=None, help="only pages of this noise level (synthetic: none, light)")
     ocr.add_argument("--json", action="store_true", help="one JSON object per engine, with per-page figures")
+    understand = what.add_parser(
+        "understand", help="document types, fields (F1), rule-violation recall and false alarms on evaldata"
+    )
+    understand.add_argument("data", type=Path, help="the evaldata root (synthetic/, real/invoice2data/)")
+    understand.add_argument("--ocr", action="store_true", help="Tesseract's words instead of the ground truth's")
+    understand.add_argument("--no-classify", action="store_true", help="skip document types (no model needed)")
+    understand.add_argument("--json", action="store_true", help="the whole report as JSON (per document too)")
+    layout = what.add_parser("layout", help="layout F1 at IoU >= 0.5 per region kind: geometry, model, both")
+    layout.add_argument("data", type=Path, help="the evaldata root (synthetic/, real/docbank/)")
+    layout.add_argument("--ocr", action="store_true", help="Tesseract's words instead of the ground truth's")
+    layout.add_argument("--json", action="store_true", help="the whole report as JSON")
     bench = sub.add_parser("bench", help="raw engine against the full pipeline, same pages and cores")
     bench.add_argument("--engine", default=None, help="engine (default: the deployment's)")
     bench.add_argument("--pages", type=int, default=24, help="pages per kind (scanned, born-digital)")
@@ -31,6 +42,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "eval" and args.what == "understand":
+        return _eval_understand(args, settings)
+    if args.command == "eval" and args.what == "layout":
+        from pagestream.agents.layout_eval import evaluate_layout
+
+        print(json.dumps(evaluate_layout(args.data, settings, ocr=args.ocr), indent=None if args.json else 1))
+        return 0
     if args.command == "eval":
         return _eval_ocr(args, settings)
     from pagestream.streams.bench import bench
@@ -57,4 +75,22 @@ def _eval_ocr(args: argparse.Namespace, settings: Settings) -> int:
             print(json.dumps(results[-1]), flush=True)
     if not args.json:
         print(table(results))
+    return 0
+
+
+def _eval_understand(args: argparse.Namespace, settings: Settings) -> int:
+    from pagestream.agents.understand_eval import evaluate_understanding
+
+    report = evaluate_understanding(args.data, settings, ocr=args.ocr, classify=not args.no_classify)
+    if args.json:
+        print(json.dumps(report, default=str))
+        return 0
+    syn, real = report["synthetic"], report["invoice2data"]
+    print(f"input: {report['input']}; classifier: {report['classifier'] or 'not run'}")
+    print(f"synthetic documents: {len(syn['documents'])}")
+    print(f"  document-type accuracy      {syn['doc_type_accuracy']}")
+    print(f"  field F1 normalised / exact {syn['field_f1_normalised']['f1']} / {syn['field_f1_exact']['f1']}")
+    print(f"  violation recall            {syn['violation_recall']}  ({syn['validation_confusion']})")
+    print(f"  false-alarm rate            {syn['false_alarm_rate']}")
+    print(f"real invoices (invoice2data): field accuracy {real['accuracy']} ({real['correct']}/{real['fields']})")
     return 0

@@ -45,6 +45,10 @@ PAGES_DLQ = TopicSpec("pages.dlq", "ErrorEvent", KeyBy.DOC)
 RETRY_TIERS: tuple[TopicSpec, ...] = tuple(TopicSpec(f"retry.{n}", "RetryEvent", KeyBy.SOURCE) for n in (1, 2, 3))
 # Who submitted and who read what through the bridge (connectors/bridge/audit.py).
 AUDIT_EVENTS = TopicSpec("audit.events", "AuditEvent", KeyBy.TENANT)
+# Outside the pipeline's flow: true types given by people, and results of replays through
+# another registered model (pagestream replay), sunk beside the pipeline's own results.
+DOCS_LABELS = TopicSpec("docs.labels", "DocumentLabel", KeyBy.DOC)
+DOCS_REPLAYED = TopicSpec("docs.replayed", "DocumentReplayed", KeyBy.DOC)
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (
     DOCS_SUBMITTED,
@@ -58,6 +62,8 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     PAGES_DLQ,
     *RETRY_TIERS,
     AUDIT_EVENTS,
+    DOCS_LABELS,
+    DOCS_REPLAYED,
 )
 
 ASSEMBLY_TABLE = "assembly"

@@ -3,7 +3,8 @@
 One Kafka message becomes rows of one or more tables: a ``DocumentCompleted`` is a row of
 ``documents`` plus one row per page, per extracted field and per validation issue; a
 ``DocumentProgress`` is a row of ``stage_events``; an ``ErrorEvent`` (or a message the sink
-could not decode) is a row of ``errors``. Every row keeps
+could not decode) is a row of ``errors``; a ``DocumentLabel`` a row of ``labels`` and a
+``DocumentReplayed`` a row of ``model_runs``. Every row keeps
 the Kafka coordinates it came from.
 """
 
@@ -44,6 +45,12 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "errors": (
         "doc_id", "tenant", "page_no", "stage", "error_code", "error_class", "message", "input_ref", "source_topic",
         "source_partition", "source_offset", "attempts", "versions", "at", *_KAFKA,
+    ),
+    "labels": ("doc_id", "tenant", "doc_type", "source", "labelled_at", *_KAFKA),
+    "model_runs": (
+        "doc_id", "tenant", "run_id", "model_name", "model_alias", "model_version", "doc_type", "doc_type_confidence",
+        "doc_type_reason", "page_types", "page_confidences", "baseline_doc_type", "baseline_classifier_version",
+        "source_completed_at", "replayed_at", *_KAFKA,
     ),
 }  # fmt: skip
 
@@ -196,6 +203,36 @@ def error_row(record: dict[str, Any], origin: Origin) -> Row:
     }
 
 
+def label_row(record: dict[str, Any], origin: Origin) -> Row:
+    """A DocumentLabel: one ``labels`` row (the latest label of a document wins)."""
+    return {
+        "doc_id": record["doc_id"],
+        "tenant": record["tenant"],
+        "doc_type": record["doc_type"],
+        "source": record["source"],
+        "labelled_at": _utc(record["labelled_at"]),
+        **origin.columns(),
+    }
+
+
+def replay_row(record: dict[str, Any], origin: Origin) -> Row:
+    """A DocumentReplayed: one ``model_runs`` row, beside (never replacing) the pipeline's result."""
+    pages = record["pages"]
+    return {
+        **{k: record[k] for k in ("doc_id", "tenant", "run_id", "model_name", "model_alias", "model_version")},
+        "doc_type": record["doc_type"],
+        "doc_type_confidence": record["doc_type_confidence"],
+        "doc_type_reason": record.get("doc_type_reason"),
+        "page_types": [p.get("page_type") or "" for p in pages],
+        "page_confidences": [p.get("page_type_confidence") or 0.0 for p in pages],
+        "baseline_doc_type": record.get("baseline_doc_type"),
+        "baseline_classifier_version": record.get("baseline_classifier_version"),
+        "source_completed_at": _utc(record["source_completed_at"]),
+        "replayed_at": _utc(record["replayed_at"]),
+        **origin.columns(),
+    }
+
+
 def undecodable_row(error: DecodeError, origin: Origin) -> Row:
     """A message on a sink topic that did not decode: an ``errors`` row, so it is seen in SQL.
 
@@ -230,7 +267,11 @@ def rows_for(value: dict[str, Any] | DecodeError, origin: Origin) -> list[tuple[
         return [("stage_events", stage_event_row(value, origin))]
     if origin.topic == topics.PAGES_DLQ.name:
         return [("errors", error_row(value, origin))]
+    if origin.topic == topics.DOCS_LABELS.name:
+        return [("labels", label_row(value, origin))]
+    if origin.topic == topics.DOCS_REPLAYED.name:
+        return [("model_runs", replay_row(value, origin))]
     raise ValueError(f"the ClickHouse sink does not read topic {origin.topic}")
 
 
-SINK_TOPICS = (topics.DOCS_PROGRESS, topics.DOCS_COMPLETED, topics.PAGES_DLQ)
+SINK_TOPICS = (topics.DOCS_PROGRESS, topics.DOCS_COMPLETED, topics.PAGES_DLQ, topics.DOCS_LABELS, topics.DOCS_REPLAYED)

@@ -140,9 +140,39 @@ ORDER BY (tenant, doc_id, stage, page_no, error_code, at, ifNull(source_partitio
 ) ENGINE = ReplacingMergeTree(completed_at) ORDER BY (tenant, doc_id, rule, message) {_DURABLE}""",
         ),
     ),
+    Migration(
+        3,
+        "labels and replayed model results",
+        (
+            f"""CREATE TABLE IF NOT EXISTS {{db}}.labels (
+    doc_id String,
+    tenant LowCardinality(String),
+    doc_type LowCardinality(String) COMMENT 'The true document type',
+    source String COMMENT 'Who or what labelled it',
+    labelled_at DateTime64(3, 'UTC'),{_KAFKA}
+) ENGINE = ReplacingMergeTree(labelled_at) ORDER BY (tenant, doc_id) {_DURABLE}""",
+            f"""CREATE TABLE IF NOT EXISTS {{db}}.model_runs (
+    doc_id String,
+    tenant LowCardinality(String),
+    run_id String COMMENT 'The replay run that produced the row (its latest)',
+    model_name LowCardinality(String),
+    model_alias LowCardinality(String) COMMENT 'Alias resolved by the run, e.g. challenger',
+    model_version String,
+    doc_type LowCardinality(String),
+    doc_type_confidence Float64,
+    doc_type_reason Nullable(String),
+    page_types Array(String) COMMENT 'Type per page in page order, empty string for a page without text',
+    page_confidences Array(Float64),
+    baseline_doc_type Nullable(String) COMMENT 'Type of the stored pipeline result that was replayed',
+    baseline_classifier_version Nullable(String),
+    source_completed_at DateTime64(3, 'UTC'),
+    replayed_at DateTime64(3, 'UTC'),{_KAFKA}
+) ENGINE = ReplacingMergeTree(replayed_at) ORDER BY (tenant, doc_id, model_name, model_version) {_DURABLE}""",
+        ),
+    ),
 )
 
-TABLES = ("documents", "pages", "fields", "validation_issues", "stage_events", "errors")
+TABLES = ("documents", "pages", "fields", "validation_issues", "stage_events", "errors", "labels", "model_runs")
 
 
 def identifier(name: str) -> str:

@@ -197,6 +197,7 @@ def test_every_ops_sql_query_runs_on_the_pipeline_data(stack: Settings, landed: 
     assert set(rows) == {
         "throughput_per_minute", "p95_latency_per_stage", "document_latency", "document_types_per_tenant",
         "review_queue", "errors_by_code", "model_version_comparison", "validation_failures_by_rule",
+        "model_comparison",
     }  # fmt: skip
     assert sum(r["pages"] for r in rows["throughput_per_minute"]) >= 5
     stages = {r["stage"]: r for r in rows["p95_latency_per_stage"]}

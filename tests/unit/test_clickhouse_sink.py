@@ -128,6 +128,7 @@ def test_batches_flush_by_size_and_by_time(client: Client, db: str) -> None:
     assert (count(client, db, "documents"), count(client, db, "pages"), count(client, db, "stage_events")) == (1, 3, 1)
     assert sink.written == {
         "documents": 1, "pages": 3, "fields": 0, "validation_issues": 0, "stage_events": 1, "errors": 0,
+        "labels": 0, "model_runs": 0,
     }  # fmt: skip
 
 
@@ -253,3 +254,30 @@ def test_the_runner_keeps_trying_while_the_server_is_unreachable(tmp_path: Path)
         runner.stop()
         closed.close()
     assert runner.status()["state"] == "stopped"
+
+
+def test_labels_and_replays_land_beside_the_pipeline_result(client: Client, db: str) -> None:
+    """A replayed model's result is its own row (keyed by model version), never the document's;
+    a replay by the same version again replaces its row; a later label replaces the earlier."""
+    from pagestream.agents.classifier.model import Prediction
+    from pagestream.streams.replay import ModelRef, replayed_record
+
+    sink = ClickHouseSink(client, db)
+    doc = {**completed(pages=2), "doc_type": "invoice", "classifier_version": "pagestream-doctype/1"}
+    add(sink, doc, topics.DOCS_COMPLETED.name, 1)
+    for offset, label in ((0, "letter"), (1, "invoice")):
+        at = AT + dt.timedelta(seconds=offset)
+        record = {"doc_id": "doc1", "tenant": "acme", "doc_type": label, "source": "test", "labelled_at": at}
+        add(sink, record, topics.DOCS_LABELS.name, offset)
+    guess = Prediction("receipt", 0.8, {"receipt": 0.8, "invoice": 0.2})
+    for offset, version in ((0, "2"), (1, "2"), (2, "3")):
+        record = replayed_record(doc, [guess, None], ModelRef("pagestream-doctype", "challenger", version), "r", offset)
+        add(sink, record, topics.DOCS_REPLAYED.name, offset)
+    sink.flush()
+    runs = client.query(
+        f"SELECT model_version, doc_type, doc_type_confidence, page_types, baseline_doc_type "
+        f"FROM {db}.model_runs FINAL ORDER BY model_version"
+    ).result_rows
+    assert runs == [(v, "receipt", 0.8, ["receipt", ""], "invoice") for v in ("2", "3")]
+    assert client.query(f"SELECT doc_type FROM {db}.documents FINAL").result_rows == [("invoice",)]
+    assert client.query(f"SELECT doc_type FROM {db}.labels FINAL").result_rows == [("invoice",)]

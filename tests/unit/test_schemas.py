@@ -25,6 +25,8 @@ REQUIRED = {
     "ErrorEvent",
     "RetryEvent",
     "AuditEvent",
+    "DocumentLabel",
+    "DocumentReplayed",
 }
 
 

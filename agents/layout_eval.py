@@ -1,8 +1,6 @@
-"""Measure layout methods per region kind against the evaluation data's ground-truth regions.
+"""Layout methods measured per region kind against ground-truth regions (``pagestream eval layout``).
 
-    .venv/bin/python ops/eval/layout_eval.py ../shared/evaldata [--ocr] > layout.json
-
-Inputs per page: the ground-truth words as OCR (or, with --ocr, Tesseract's words), the page
+Inputs per page: the ground-truth words as OCR (or, with ``ocr``, Tesseract's words), the page
 image and the model's detections (run once per page). Methods compared: geometry alone, the
 model alone (its boxes mapped to kinds), the combination with every model label, and the
 combination without each label in turn, so that each label is kept only where it helps.
@@ -10,11 +8,11 @@ combination without each label in turn, so that each label is kept only where it
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -22,37 +20,25 @@ from PIL import Image
 from pagestream.agents.layout_analysis import MODEL_KINDS, analyse_page
 from pagestream.agents.layout_model import process_model
 from pagestream.agents.layout_score import add_counts, f1_table, match_counts
+from pagestream.agents.understand_eval import tesseract_reader
+from pagestream.streams.settings import Settings
 
 MODEL_ONLY = {**MODEL_KINDS, "title": "title"}
 
 
-def pages(root: Path):
+def labelled_pages(root: Path) -> Iterator[tuple[str, Path, dict]]:
+    """(dataset, image, ground-truth page) of the synthetic set and the DocBank pages."""
     for gt_path in sorted((root / "synthetic").glob("*/gt.json")):
-        gt = json.loads(gt_path.read_text())
-        for page in gt["pages"]:
+        for page in json.loads(gt_path.read_text())["pages"]:
             yield "synthetic", root / "synthetic" / page["image"], page
     for gt_path in sorted((root / "real" / "docbank" / "gt").glob("*.json")):
-        gt = json.loads(gt_path.read_text())
-        for page in gt["pages"]:
+        for page in json.loads(gt_path.read_text())["pages"]:
             yield "docbank", root / "real" / "docbank" / page["image"], page
 
 
-def ocr_lines(image: Image.Image) -> list[dict]:
-    from pagestream.agents.ocr import TesseractEngine, page_record_fields
-    from pagestream.streams.settings import Settings
-
-    engine = _engines.setdefault("t", TesseractEngine("eng+deu+fra", Settings().tessdata))
-    return page_record_fields(engine.recognize(image))["lines"]
-
-
-_engines: dict = {}
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("evaldata", type=Path)
-    parser.add_argument("--ocr", action="store_true", help="use Tesseract's words instead of the ground truth's")
-    args = parser.parse_args()
+def evaluate_layout(data: Path, settings: Settings, *, ocr: bool) -> dict[str, Any]:
+    """F1 at IoU >= 0.5 per region kind and dataset, for every method, and time per page."""
+    read = tesseract_reader(settings) if ocr else None
     model = process_model()
     configs = {"geometry": {}, "combined": MODEL_KINDS}
     configs |= {
@@ -60,10 +46,10 @@ def main() -> None:
     }
     totals: dict[str, dict[str, dict]] = {}
     timing = {"model_s": 0.0, "geometry_s": 0.0, "pages": 0}
-    for dataset, image_path, page in pages(args.evaldata):
+    for dataset, image_path, page in labelled_pages(data):
         with Image.open(image_path) as im:
             grey = np.array(im.convert("L"))
-            lines = ocr_lines(im.convert("L")) if args.ocr else page["lines"]
+            lines = read(im.convert("L")) if read else page["lines"]
         truth = [(r["type"], r["bbox"]) for r in page["regions"]]
         started = time.perf_counter()
         detections = model.detect(grey)
@@ -78,13 +64,8 @@ def main() -> None:
                 timing["geometry_s"] += time.perf_counter() - started
             predicted = [(r.kind, r.bbox) for r in regions]
             add_counts(totals[dataset].setdefault(name, {}), match_counts(predicted, truth))
-    report = {
-        "input": "tesseract words" if args.ocr else "ground-truth words",
+    return {
+        "input": "tesseract words" if ocr else "ground-truth words",
         "timing_per_page_s": {k: round(v / max(1, timing["pages"]), 3) for k, v in timing.items() if k != "pages"},
         "results": {ds: {name: f1_table(t) for name, t in by.items()} for ds, by in totals.items()},
     }
-    json.dump(report, sys.stdout, indent=1)
-
-
-if __name__ == "__main__":
-    main()
