@@ -155,7 +155,7 @@ class Hit:
     label: str
 
 
-def _label_match(text: str, labels: Iterable[str]) -> tuple[str, str] | None:
+def label_match(text: str, labels: Iterable[str]) -> tuple[str, str] | None:
     """(label, remainder) when ``text`` starts with one of ``labels`` (longest first)."""
     folded = fold(text)
     for label in sorted(labels, key=len, reverse=True):
@@ -183,7 +183,7 @@ def find_labelled(
     for page in doc.pages:
         for r, row in enumerate(page.rows):
             for s, seg in enumerate(row.segments):
-                matched = _label_match(seg.text, labels)
+                matched = label_match(seg.text, labels)
                 if not matched:
                     continue
                 label, rest = matched

@@ -17,6 +17,7 @@ from pagestream.agents.extract import (
     fold,
     is_amount,
     is_date_for,
+    label_match,
     text_field,
     without_logo,
 )
@@ -32,6 +33,15 @@ DATE_OF_ISSUE = [
     "Issued",
     "Date of issue / Date de délivrance",
 ]
+
+
+SURNAME = ["Surname", "Name", "Nom", "Nachname"]
+
+
+def _looks_like_name(text: str) -> bool:
+    """A printed name, not the rest of a bilingual label ("Surname / Nom" read as two lines)."""
+    text = text.strip()
+    return text[:1].isalpha() and label_match(text, SURNAME) is None
 
 
 @extractor("id_document")
@@ -72,7 +82,7 @@ def extract_id_document(doc: DocPages) -> Extraction:
         break
     out.add(date_field("date_of_issue", first(find_labelled(doc, DATE_OF_ISSUE, is_date_for(doc))), doc))
     # The visual zone, for the cross-check with the MRZ.
-    surname = find_labelled(doc, ["Surname", "Name", "Nom", "Nachname"], right=False)
+    surname = find_labelled(doc, SURNAME, _looks_like_name, right=False)
     number = find_labelled(doc, ["Document No.", "Passport No.", "Card No.", "Document number"], right=False)
     birth = find_labelled(doc, ["Date of birth", "Geburtsdatum", "Date de naissance"], is_date_for(doc), right=False)
     out.add(text_field("viz_surname", first(surname)))

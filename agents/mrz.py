@@ -63,14 +63,53 @@ def _clean(text: str) -> str:
 
 
 def find_mrz(lines: list[str]) -> list[str] | None:
-    """The MRZ lines among a page's text lines (bottom-most block of 2x44 or 3x30), cleaned."""
+    """The MRZ lines among a page's text lines (bottom-most block of 2x44 or 3x30), cleaned and
+    repaired position by position (``repair_mrz``)."""
     cleaned = [_clean(t) for t in lines]
     candidates = [t for t in cleaned if _LINE.match(t) and "<" in t and len(t) >= 28]
     for size, count in ((44, 2), (30, 3)):
         block = [t for t in candidates if abs(len(t) - size) <= 2]
         if len(block) >= count:
-            return [t[:size].ljust(size, "<") for t in block[-count:]]
+            return repair_mrz([t[:size].ljust(size, "<") for t in block[-count:]])
     return None
+
+
+# OCR-B characters OCR engines confuse, mapped to what an ICAO 9303 position may hold.
+_TO_DIGIT = str.maketrans("OQDILZSGB", "000112568")
+_TO_LETTER = str.maketrans("012568", "OIZSGB")
+# Which positions hold digits only ("9") or letters only ("A"); "n" is a name field (letters and
+# "<", and nothing but filler after its first "<<<"); "." is left as read (document and personal
+# numbers mix both, sex is M, F or "<"). Per line of TD3 (2x44) and TD1 (3x30).
+_LAYOUT = {
+    44: ("AAAAA" + "n" * 39, "." * 9 + "9AAA9999999" + "." + "9999999" + "." * 14 + "99"),
+    30: ("AAAAA" + "." * 9 + "9" + "." * 15, "9999999." + "9999999AAA" + "." * 11 + "9", "n" * 30),
+}
+
+
+def _repair_line(text: str, layout: str) -> str:
+    chars = list(text)
+    for i, kind in enumerate(layout):
+        c = chars[i]
+        if c == "<" or kind == ".":
+            continue
+        chars[i] = c.translate(_TO_DIGIT) if kind == "9" else c.translate(_TO_LETTER)
+    name_start = layout.find("n")
+    if name_start >= 0:
+        filler = "".join(chars).find("<<<", name_start)
+        if filler >= 0:  # names never hold "<<<": the rest is filler, whatever OCR made of it
+            chars[filler:] = "<" * (len(chars) - filler)
+    return "".join(chars)
+
+
+def repair_mrz(lines: list[str]) -> list[str]:
+    """Lines of a zone with each position's lookalikes put back in its character set (an ``O``
+    where a check digit stands is a ``0``; a ``0`` in a nationality is an ``O``), as MRZ readers
+    do: Tesseract reads OCR-B's 0/O and 1/I ambiguously, and every wrong character fails a
+    check digit. The check digits still decide what is valid; this only undoes lookalikes."""
+    layout = _LAYOUT.get(len(lines[0]) if lines else 0)
+    if layout is None or len(layout) != len(lines) or any(len(t) != len(lines[0]) for t in lines):
+        return lines
+    return [_repair_line(text, kinds) for text, kinds in zip(lines, layout, strict=True)]
 
 
 def _name(field_text: str) -> tuple[str, str]:

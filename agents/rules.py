@@ -235,12 +235,19 @@ def _mrz_form(text: str) -> str:
     return "".join(c for c in folded if c.isalnum() and c.isascii())
 
 
+# Characters OCR cannot tell apart in print (0/O/Q/D, 1/I/L, 5/S, 8/B, 2/Z): the visual zone is
+# compared with the MRZ up to these, so a misread is not taken for a printed mismatch.
+_LOOKALIKE_CLASS = str.maketrans("OQDILSBZ", "00011582")
+
+
 def viz_matches_mrz(ex: Extraction, rule: Rule) -> Issue | None:
     """The printed (visual) surname, document number and birth date agree with the MRZ."""
     for viz, mrz in (("viz_surname", "surname"), ("viz_document_number", "document_number"),
                      ("viz_date_of_birth", "date_of_birth")):  # fmt: skip
         a, b = ex.value(viz), ex.value(mrz)
-        if a is not None and b is not None and _mrz_form(a) != _mrz_form(b):
+        if a is None or b is None:
+            continue
+        if _mrz_form(a).translate(_LOOKALIKE_CLASS) != _mrz_form(b).translate(_LOOKALIKE_CLASS):
             return rule.issue(b, a, f"{mrz} printed as {a!r} but the MRZ says {b!r}", [viz, mrz])
     return None
 
