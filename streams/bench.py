@@ -265,7 +265,10 @@ def _phase(docs: list[BenchDoc], settings: Settings, engine: str, born_digital: 
         **pipeline,
         "ratio": round(pipeline["pipeline_pages_per_s"] / raw, 3),
         "raw_cpu_s_per_page": round(raw_cpu, 3),
-        "cpu_ratio": round(raw_cpu / pipeline["pipeline_cpu_s_per_page"], 3),
+        # None when the workers' CPU per page rounds to 0 (one born-digital page: under 0.5 ms).
+        "cpu_ratio": round(raw_cpu / pipeline["pipeline_cpu_s_per_page"], 3)
+        if pipeline["pipeline_cpu_s_per_page"]
+        else None,
         "load_average": round(os.getloadavg()[0], 1),
     }
 
