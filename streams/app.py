@@ -7,7 +7,11 @@ topic with its raw bytes instead of stopping the stream.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import faust
+from faust.transport.drivers.aiokafka import Producer
 
 from pagestream.agents import assemble, classify, ingest, layout, ocr, retry, validate
 from pagestream.agents.context import StageContext
@@ -18,6 +22,14 @@ from pagestream.streams import topics
 from pagestream.streams.codec import Codecs, registry_client
 from pagestream.streams.offsets import use_in_flight_safe_commits
 from pagestream.streams.settings import Settings
+
+
+class IdempotentProducer(Producer):
+    """Faust's producer with idempotence on also outside transactions: a batch the broker wrote but
+    did not acknowledge (a broker restart) is not written twice by the producer's own retry."""
+
+    def _settings_extra(self) -> Mapping[str, Any]:
+        return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
 
 
 def create_app(settings: Settings, worker_id: int = 0) -> tuple[faust.App, StageContext]:
@@ -41,7 +53,8 @@ def create_app(settings: Settings, worker_id: int = 0) -> tuple[faust.App, Stage
         broker_session_timeout=settings.kafka_session_timeout_s,
         broker_heartbeat_interval=max(1.0, settings.kafka_session_timeout_s / 4),
     )
-    use_in_flight_safe_commits(app)  # ingest, OCR and layout finish messages out of order
+    use_in_flight_safe_commits(app)  # commits only offsets a stream finished, in order
+    app.transport.Producer = IdempotentProducer
     ctx = StageContext(
         app,
         settings,

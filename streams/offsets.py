@@ -1,36 +1,53 @@
-"""Offset commits that never pass a message still being processed.
+"""Offset commits that never pass a message no stream has finished.
 
-Agents with ``concurrency > 1`` (ingest, OCR, layout) finish messages out of order. faust-streaming
-0.15.3 commits the first run of consecutive acknowledged offsets, and only holds back when that run
-starts more than one offset after the committed position (``Consumer._new_offset``). When the
-message *at* the committed position is still being processed and the next one is already acked,
-the run starts exactly one after it and Faust commits over it; with no commit yet for a partition
-it does not hold back at all. A worker killed at that moment restarts after a message it never
-finished: the document is lost (faust-streaming issue #606, upstream fix proposed in PR #707).
+faust-streaming 0.15.3 commits the first run of consecutive acknowledged offsets of a partition and
+only holds back when that run starts *more than one* offset after the committed position
+(``Consumer._new_offset``), or not at all when the partition has no committed offset yet. So
+whenever the message at the committed position is not acknowledged and the next one is, Faust
+commits over it. Three ways this happened under the chaos runs, each losing a document:
 
-A second way to commit over an unprocessed message: after a rebalance, a stream skips the
-messages still queued from the previous consumer generation (Faust seeks to the committed offset
-and fetches them again) but acknowledges them anyway, "so that the lag does not grow"
-(``Stream.__aiter__``). The skipped offset then counts as done: the next commit can pass it while
-its fetched-again copy still waits, and a seek after the next rebalance (a broker restart, a
-killed worker) starts after it. The short CI chaos run lost a document's second page this way
-at classification, an agent without concurrency.
+1. Agents with ``concurrency > 1`` (ingest, OCR, layout) finish messages out of order: the message
+   at the committed position is still being processed when the next one is done (faust-streaming
+   issue #606, upstream fix proposed in PR #707).
+2. After a rebalance a stream skips the messages it fetched in the previous consumer generation but
+   acknowledges them anyway, "so that the lag does not grow" (``Stream.__aiter__``); the skipped
+   offset counts as done before its fetched-again copy is processed.
+3. A message is never handed to a stream at all. A CI chaos run kept the evidence: offset 1 of
+   ``pages.layout-3`` (a document's second page, a partition never committed before) was fetched
+   in the first generation, a rebalance cleared the agents' queues, and in the second generation
+   the classify agent processed offsets 0 and 2 onwards; Faust committed over 1 and the page was
+   never classified. Its vote is absent from the classify table's changelog.
 
-This consumer caps every commit at the smallest offset of a message a stream has taken but not yet
-acknowledged, and does not count an acknowledgement of a message no stream took (a skipped one).
-Everything else (gaps of compacted or transactional topics, flushing the producer before the
-commit) stays Faust's own.
+This consumer commits only a run that starts exactly at the committed position: every offset in it
+acknowledged by a stream that took the message (or known not to exist: Faust's gaps of
+transaction markers), none past the oldest message still in flight. A partition without a
+committed offset starts at its earliest offset, as ``auto_offset_reset=earliest`` reads it, and is
+sought there. When later offsets are done but the one at the committed position was never taken
+(case 3, seen on two checks in a row), the partition is sought back to it so it is fetched again;
+messages after it may then be processed twice, which downstream deduplication absorbs (at least
+once, never lost).
 """
 
 from __future__ import annotations
 
+import logging
+
 import faust
 from faust.transport.drivers.aiokafka import Consumer
 from faust.types import TP, Message
+from mode import Service
+
+log = logging.getLogger(__name__)
+
+REFETCH_CHECK_SECONDS = 5.0
 
 
 class InFlightSafeConsumer(Consumer):
-    """Faust's aiokafka consumer, committing no further than the oldest in-flight message."""
+    """Faust's aiokafka consumer, committing only offsets a stream has finished, in order."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self._suspected_drops: dict[TP, int] = {}
 
     def in_flight_offset(self, tp: TP) -> int | None:
         """The smallest offset of ``tp`` that a stream took and has not acknowledged yet."""
@@ -50,17 +67,77 @@ class InFlightSafeConsumer(Consumer):
             return False
         return super().ack(message)
 
-    def _new_offset(self, tp: TP) -> int | None:
-        oldest = self.in_flight_offset(tp)
-        if oldest is None:
-            return super()._new_offset(tp)
+    def _done_offsets(self, tp: TP) -> set[int]:
+        """Offsets of ``tp`` acknowledged or known not to exist (Faust's gaps), up to the last acked."""
         acked = self._acked[tp]
-        held = [offset for offset in acked if offset > oldest]
-        acked[:] = [offset for offset in acked if offset < oldest]  # same list: Faust keeps a reference
-        try:
-            return super()._new_offset(tp)
-        finally:
-            acked.extend(held)
+        done = set(acked)
+        if acked:
+            for interval in self._gap[tp].overlap(0, max(acked) + 1):
+                done.update(range(interval.begin, interval.end))
+        return done
+
+    def _new_offset(self, tp: TP) -> int | None:
+        committed = self._committed_offset[tp]
+        if committed is None:  # set when the partition is assigned (perform_seek); until then nothing
+            return None
+        done = self._done_offsets(tp)
+        oldest = self.in_flight_offset(tp)
+        end = committed
+        while end in done and (oldest is None or end < oldest):
+            end += 1
+        if end == committed:
+            return None
+        acked = self._acked[tp]
+        acked[:] = [offset for offset in acked if offset >= end]  # same list: Faust keeps a reference
+        self._acked_index[tp].difference_update(range(committed, end))
+        self._gap[tp].chop(0, end)
+        return end
+
+    def dropped_offset(self, tp: TP) -> int | None:
+        """The committed position's offset when later offsets are done but no stream holds it."""
+        committed = self._committed_offset[tp]
+        if committed is None or not self._acked[tp]:
+            return None
+        done = self._done_offsets(tp)
+        if committed in done or max(done) < committed:
+            return None
+        oldest = self.in_flight_offset(tp)
+        if oldest is not None and oldest <= committed:
+            return None
+        return committed
+
+    async def perform_seek(self) -> None:
+        """Seek to the committed offsets; a stream partition never committed starts at its earliest."""
+        await super().perform_seek()
+        fresh = [
+            tp
+            for tp in self.assignment()
+            if tp.topic in self.app.topics.acking_topics and self._committed_offset[tp] is None
+        ]
+        if fresh:
+            earliest = await self.earliest_offsets(*fresh)
+            for tp in fresh:
+                offset = earliest.get(tp) or 0
+                await self.seek(tp, offset)
+                self._committed_offset[tp] = offset
+
+    @Service.timer(REFETCH_CHECK_SECONDS)
+    async def _refetch_dropped(self) -> None:
+        """Seek back to a message no stream was handed while later ones were (see the module doc)."""
+        if not self.flow_active or self.app.rebalancing:
+            self._suspected_drops.clear()
+            return
+        assigned = self.assignment()
+        for tp in list(self._acked):
+            offset = self.dropped_offset(tp) if tp in assigned else None
+            if offset is None or self._suspected_drops.get(tp) != offset:
+                self._suspected_drops.pop(tp, None)
+                if offset is not None:
+                    self._suspected_drops[tp] = offset
+                continue
+            del self._suspected_drops[tp]
+            log.warning("offset %s of %s was never processed while later ones were: fetching it again", offset, tp)
+            await self.seek(tp, offset)
 
 
 def use_in_flight_safe_commits(app: faust.App) -> None:
