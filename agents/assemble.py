@@ -18,9 +18,12 @@ import faust
 
 from pagestream.agents.context import SourceInfo, StageContext, decoded_records, now_ms
 from pagestream.agents.layout import LAYOUT_MODEL
+from pagestream.agents.retry import attempt_of_event, on_failure
 from pagestream.connectors.objectstore import document_prefix
 from pagestream.connectors.results import store_results
 from pagestream.streams import topics
+from pagestream.streams.errors import PagestreamError
+from pagestream.streams.retry_policy import inject_fault
 from pagestream.streams.topics import ASSEMBLY_TABLE, SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
@@ -180,28 +183,20 @@ def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
     async def assemble(stream: faust.StreamT) -> None:
         async for event, page in decoded_records(ctx, stream, topics.PAGES_CLASSIFIED, "ASSEMBLE"):
             doc_id = page["doc_id"]
+            attempt = attempt_of_event(event)
             state, new = add_page(table.get(doc_id), page)
-            if not new:
-                continue  # duplicate or late page of a finished document
+            if not new and not (attempt > 1 and is_complete(state)):
+                continue  # duplicate or late page of a finished document (a retry of its last page goes on)
             if is_complete(state):
                 try:
+                    inject_fault(ctx.settings, "ASSEMBLE", state["tenant"], attempt)
                     await finish(ctx, doc_id, state)
-                except Exception as exc:  # e.g. the object store is down: the document fails, loudly
-                    log.exception("assembly failed for %s", doc_id)
-                    await ctx.dead_letter(
-                        "ASSEMBLE", exc, doc_id=doc_id, tenant=page["tenant"], source=SourceInfo.of(event)
-                    )
-                    failure = rejected_record(
-                        {"doc_id": doc_id, "tenant": state["tenant"]},
-                        "assembly_failed",
-                        str(exc),
-                        {"schema": SCHEMA_VERSION},
-                        now_ms(),
-                    )
-                    await ctx.emit(topics.DOCS_COMPLETED, {**failure, "page_count": state["page_count"]}, doc_id)
-                    await ctx.progress(
-                        doc_id, state["tenant"], "ASSEMBLE", "FAILED", page_count=state["page_count"], message=str(exc)
-                    )
+                except Exception as failure:  # e.g. the object store is down: retried, then the document fails
+                    exc = await on_failure(ctx, "ASSEMBLE", failure, event, doc_id=doc_id, tenant=state["tenant"])
+                    if exc is None:  # the last page comes back when due; the complete state waits for it
+                        table[doc_id] = state
+                        continue
+                    await fail_document(ctx, doc_id, state, exc, SourceInfo.of(event))
                 state = tombstone(state)
             table[doc_id] = state
             if not state["completed"]:
@@ -216,6 +211,19 @@ def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
                 )
 
     return assemble
+
+
+async def fail_document(ctx: StageContext, doc_id: str, state: State, exc: BaseException, source: SourceInfo) -> None:
+    """A document assembly gave up on: an ErrorEvent and a FAILED DocumentCompleted, loudly."""
+    if not isinstance(exc, PagestreamError):
+        log.error("assembly failed for %s", doc_id, exc_info=exc)
+    await ctx.dead_letter("ASSEMBLE", exc, doc_id=doc_id, tenant=state["tenant"], source=source)
+    message = str(exc) or type(exc).__name__
+    failure = rejected_record(
+        {"doc_id": doc_id, "tenant": state["tenant"]}, "assembly_failed", message, {"schema": SCHEMA_VERSION}, now_ms()
+    )
+    await ctx.emit(topics.DOCS_COMPLETED, {**failure, "page_count": state["page_count"]}, doc_id, durable=True)
+    await ctx.progress(doc_id, state["tenant"], "ASSEMBLE", "FAILED", page_count=state["page_count"], message=message)
 
 
 async def finish(ctx: StageContext, doc_id: str, state: State) -> None:
@@ -263,7 +271,7 @@ async def finish(ctx: StageContext, doc_id: str, state: State) -> None:
     )
     if len(ctx.codecs.encode(topics.DOCS_ASSEMBLED, record)) > ctx.settings.max_event_bytes:
         record = without_text(record)
-    await ctx.emit(topics.DOCS_ASSEMBLED, record, doc_id)
+    await ctx.emit(topics.DOCS_ASSEMBLED, record, doc_id, durable=True)  # before the tombstone is written
     await ctx.progress(
         doc_id, state["tenant"], "ASSEMBLE", "COMPLETED", page_count=state["page_count"], pages_done=state["page_count"]
     )

@@ -87,8 +87,18 @@ class StageContext:
     async def run_io(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.io, fn, *args)
 
-    async def emit(self, spec: TopicSpec, record: dict[str, Any], doc_id: str, page_no: int | None = None) -> None:
-        await self.topic(spec).send(key=topics.key_for(spec, doc_id, page_no), value=self.codecs.encode(spec, record))
+    async def emit(
+        self, spec: TopicSpec, record: dict[str, Any], doc_id: str, page_no: int | None = None, *, durable: bool = False
+    ) -> None:
+        """Send ``record``; with ``durable``, return only once the broker has acknowledged it.
+
+        A stage that remembers in a table that it finished (assembly, validation) sends its output
+        durably first: a crash between the two then repeats the output instead of losing it."""
+        sent = await self.topic(spec).send(
+            key=topics.key_for(spec, doc_id, page_no), value=self.codecs.encode(spec, record)
+        )
+        if durable:
+            await sent
         if spec is topics.DOCS_COMPLETED:
             metrics.DOCUMENTS_COMPLETED.labels(record["status"]).inc()
 

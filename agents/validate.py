@@ -214,7 +214,7 @@ def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
                 await ctx.dead_letter("VALIDATE", exc, doc_id=doc_id, tenant=assembled["tenant"])
             if len(ctx.codecs.encode(topics.DOCS_COMPLETED, record)) > ctx.settings.max_event_bytes:
                 record = without_text(record)
-            await ctx.emit(topics.DOCS_COMPLETED, record, doc_id)
+            await ctx.emit(topics.DOCS_COMPLETED, record, doc_id, durable=True)  # before the table says "done"
             table[doc_id] = {"status": verdict.status, "at": record["completed_at"]}
             await ctx.progress(
                 doc_id, assembled["tenant"], "VALIDATE", "COMPLETED", page_count=assembled["page_count"],

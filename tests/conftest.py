@@ -62,7 +62,9 @@ TEST_PORTS = {
 # (tests/integration/test_retry.py).
 TEST_SETTINGS = {
     "PAGESTREAM_RETRY_BACKOFF_SECONDS": "0.5,1,2",
-    "PAGESTREAM_FAULTS": json.dumps({"OCR:fault-twice": 2, "OCR:fault-always": 99, "INGEST:fault-once": 1}),
+    "PAGESTREAM_FAULTS": json.dumps(
+        {"OCR:fault-twice": 2, "OCR:fault-always": 99, "INGEST:fault-once": 1, "ASSEMBLE:fault-assembly": 1}
+    ),
 }
 
 

@@ -54,6 +54,19 @@ def test_transient_failures_are_retried_with_backoff_until_the_page_completes(st
     assert not list(dlq.dead_letters(stack, dlq.matcher(doc_id=ocr_doc)))
 
 
+def test_a_failed_assembly_is_retried_and_the_document_completes(stack) -> None:
+    """The last page's message goes to a retry topic; when it comes back the complete state, kept
+    meanwhile in the assembly table, is finished."""
+    doc_id = uuid.uuid4().hex
+    with Client(stack) as client:
+        results = completed(client, {doc_id: ("fault-assembly", text_image(["assembled on the second attempt"]))})
+    assert results[doc_id]["status"] == "OK" and "second attempt" in results[doc_id]["pages"][0]["text"]
+    (retry,) = read_topic(stack, topics.RETRY_TIERS[0], lambda r: r["doc_id"] == doc_id, timeout=20)
+    assert (retry["stage"], retry["attempt"], retry["target_topic"]) == ("ASSEMBLE", 1, "pages.classified")
+    assert retry["key"] == doc_id.encode() and retry["error_code"] == "injected_fault"
+    assert not list(dlq.dead_letters(stack, dlq.matcher(doc_id=doc_id)))
+
+
 def test_an_object_store_outage_is_ridden_out(stack) -> None:
     """A real outage: MinIO stops after the upload, ingest cannot read the document, retries, and
     completes it once MinIO is back."""

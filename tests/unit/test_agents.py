@@ -50,7 +50,9 @@ class RecordingContext(StageContext):
         super().__init__(*args, **kwargs)
         self.sent: list[tuple[str, bytes, dict]] = []
 
-    async def emit(self, spec: TopicSpec, record: dict, doc_id: str, page_no: int | None = None) -> None:
+    async def emit(
+        self, spec: TopicSpec, record: dict, doc_id: str, page_no: int | None = None, *, durable: bool = False
+    ) -> None:
         raw = self.codecs.encode(spec, record)
         self.sent.append((spec.name, topics.key_for(spec, doc_id, page_no), self.codecs.decode(spec, raw)))
 
