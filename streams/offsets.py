@@ -25,12 +25,15 @@ committed offset starts at its earliest offset, as ``auto_offset_reset=earliest`
 sought there. When later offsets are done but the one at the committed position was never taken
 (case 3, seen on two checks in a row), the partition is sought back to it so it is fetched again;
 messages after it may then be processed twice, which downstream deduplication absorbs (at least
-once, never lost).
+once, never lost). The fetched-again copy queues behind what the agent already holds, so the
+same seek is repeated only after a wait that doubles (60 s, 120 s, ...), never in a loop.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import dataclass
 
 import faust
 from faust.transport.drivers.aiokafka import Consumer
@@ -40,6 +43,25 @@ from mode import Service
 log = logging.getLogger(__name__)
 
 REFETCH_CHECK_SECONDS = 5.0
+REFETCH_RETRY_SECONDS = 60.0
+
+
+@dataclass
+class Refetch:
+    """A partition's offset found never processed: when to seek back to it (again)."""
+
+    offset: int
+    sought_at: float | None = None
+    wait: float = REFETCH_RETRY_SECONDS
+
+    def due(self, now: float) -> bool:
+        """Seek on the second sighting, then again only after the (doubling) wait."""
+        if self.sought_at is not None and now - self.sought_at < self.wait:
+            return False
+        if self.sought_at is not None:
+            self.wait *= 2
+        self.sought_at = now
+        return True
 
 
 class InFlightSafeConsumer(Consumer):
@@ -47,7 +69,7 @@ class InFlightSafeConsumer(Consumer):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self._suspected_drops: dict[TP, int] = {}
+        self._refetches: dict[TP, Refetch] = {}
 
     def in_flight_offset(self, tp: TP) -> int | None:
         """The smallest offset of ``tp`` that a stream took and has not acknowledged yet."""
@@ -125,19 +147,19 @@ class InFlightSafeConsumer(Consumer):
     async def _refetch_dropped(self) -> None:
         """Seek back to a message no stream was handed while later ones were (see the module doc)."""
         if not self.flow_active or self.app.rebalancing:
-            self._suspected_drops.clear()
             return
-        assigned = self.assignment()
+        assigned, now = self.assignment(), time.monotonic()
         for tp in list(self._acked):
             offset = self.dropped_offset(tp) if tp in assigned else None
-            if offset is None or self._suspected_drops.get(tp) != offset:
-                self._suspected_drops.pop(tp, None)
+            known = self._refetches.get(tp)
+            if offset is None or known is None or known.offset != offset:
+                self._refetches.pop(tp, None)
                 if offset is not None:
-                    self._suspected_drops[tp] = offset
+                    self._refetches[tp] = Refetch(offset)  # first sighting: look again on the next check
                 continue
-            del self._suspected_drops[tp]
-            log.warning("offset %s of %s was never processed while later ones were: fetching it again", offset, tp)
-            await self.seek(tp, offset)
+            if known.due(now):
+                log.warning("offset %s of %s was never processed while later ones were: fetching it again", offset, tp)
+                await self.seek(tp, offset)
 
 
 def use_in_flight_safe_commits(app: faust.App) -> None:

@@ -11,7 +11,7 @@ import pytest
 from pagestream.streams.chaos import run_chaos
 from tests.conftest import REPO
 
-pytestmark = [pytest.mark.kafka, pytest.mark.lossy, pytest.mark.timeout(1200)]
+pytestmark = [pytest.mark.kafka, pytest.mark.timeout(1200)]
 
 
 def test_nothing_lost_or_duplicated_under_kills_and_restarts(stack) -> None:

@@ -12,7 +12,7 @@ import pytest
 from faust.types import TP
 from faust.types.tuples import ConsumerMessage
 
-from pagestream.streams.offsets import InFlightSafeConsumer, use_in_flight_safe_commits
+from pagestream.streams.offsets import InFlightSafeConsumer, Refetch, use_in_flight_safe_commits
 
 TOPIC = TP("pages.raw", 0)
 
@@ -145,3 +145,12 @@ def test_nothing_is_dropped_while_the_committed_message_is_in_flight() -> None:
     c.ack(later)
     assert c.dropped_offset(TOPIC) is None
     assert commit(c) is None
+
+
+def test_a_refetch_is_repeated_only_after_a_doubling_wait() -> None:
+    """The fetched-again copy queues behind what the agent holds: no seek loop meanwhile."""
+    plan = Refetch(offset=7)
+    assert plan.due(100.0)  # the second sighting seeks
+    assert not plan.due(105.0) and not plan.due(159.0)
+    assert plan.due(160.0)  # 60 s later, once more
+    assert not plan.due(270.0) and plan.due(280.0)  # then after 120 s
