@@ -75,6 +75,11 @@ def _utc(value: dt.datetime | int | None) -> dt.datetime | None:
     return dt.datetime.fromtimestamp(value / 1000, dt.UTC)
 
 
+def _row(record: dict[str, Any], origin: Origin, **columns: Any) -> Row:
+    """A row of one document's record: its key columns, ``columns``, and where it came from."""
+    return {"doc_id": record["doc_id"], "tenant": record["tenant"], **columns, **origin.columns()}
+
+
 def document_rows(record: dict[str, Any], origin: Origin) -> list[tuple[str, Row]]:
     """A DocumentCompleted: a ``documents`` row, and ``pages``, ``fields``, ``validation_issues`` rows."""
     pages = record["pages"]
@@ -82,104 +87,102 @@ def document_rows(record: dict[str, Any], origin: Origin) -> list[tuple[str, Row
     words = sum(p["word_count"] for p in ok)
     confidence = sum(p["mean_confidence"] * p["word_count"] for p in ok) / words if words else 0.0
     completed_at = _utc(record["completed_at"])
-    document = {
-        "doc_id": record["doc_id"],
-        "tenant": record["tenant"],
-        "filename": record.get("filename"),
-        "status": record["status"],
-        "validation_status": record.get("validation_status"),
-        "doc_type": record.get("doc_type"),
-        "doc_type_confidence": record.get("doc_type_confidence"),
-        "page_count": record["page_count"],
-        "pages_ok": len(ok),
-        "word_count": words,
-        "mean_confidence": confidence,
-        "text_inline": record.get("text_inline", True),
-        "result_uri": record.get("result_uri"),
-        "error_code": record.get("error_code"),
-        "error_message": record.get("error_message"),
-        "versions": dict(record.get("versions") or {}),
-        "submitted_at": _utc(record.get("submitted_at")),
-        "completed_at": completed_at,
-        **origin.columns(),
-    }
+    document = _row(
+        record,
+        origin,
+        filename=record.get("filename"),
+        status=record["status"],
+        validation_status=record.get("validation_status"),
+        doc_type=record.get("doc_type"),
+        doc_type_confidence=record.get("doc_type_confidence"),
+        page_count=record["page_count"],
+        pages_ok=len(ok),
+        word_count=words,
+        mean_confidence=confidence,
+        text_inline=record.get("text_inline", True),
+        result_uri=record.get("result_uri"),
+        error_code=record.get("error_code"),
+        error_message=record.get("error_message"),
+        versions=dict(record.get("versions") or {}),
+        submitted_at=_utc(record.get("submitted_at")),
+        completed_at=completed_at,
+    )
     rows: list[tuple[str, Row]] = [("documents", document)]
-    for page in pages:
-        rows.append(
-            (
-                "pages",
-                {
-                    "doc_id": record["doc_id"],
-                    "tenant": record["tenant"],
-                    "page_no": page["page_no"],
-                    "status": page["status"],
-                    "word_count": page["word_count"],
-                    "mean_confidence": page["mean_confidence"],
-                    "text_source": page["text_source"],
-                    "engine": page["engine"],
-                    "text": page.get("text"),
-                    "result_uri": page.get("result_uri"),
-                    "error_message": page.get("error_message"),
-                    "completed_at": completed_at,
-                    **origin.columns(),
-                },
-            )
+    rows += [
+        (
+            "pages",
+            _row(
+                record,
+                origin,
+                page_no=page["page_no"],
+                status=page["status"],
+                word_count=page["word_count"],
+                mean_confidence=page["mean_confidence"],
+                text_source=page["text_source"],
+                engine=page["engine"],
+                text=page.get("text"),
+                result_uri=page.get("result_uri"),
+                error_message=page.get("error_message"),
+                completed_at=completed_at,
+            ),
         )
-    common = {"doc_id": record["doc_id"], "tenant": record["tenant"], "doc_type": record.get("doc_type")}
-    for field in record.get("fields") or []:
-        rows.append(
-            (
-                "fields",
-                {
-                    **common,
-                    "name": field["name"],
-                    "value": field["value"],
-                    "normalized": field.get("normalized"),
-                    "confidence": field["confidence"],
-                    "page_no": field.get("page_no") or 0,
-                    "bbox": list(field.get("bbox") or []),
-                    "completed_at": completed_at,
-                    **origin.columns(),
-                },
-            )
+        for page in pages
+    ]
+    rows += [
+        (
+            "fields",
+            _row(
+                record,
+                origin,
+                doc_type=record.get("doc_type"),
+                name=field["name"],
+                value=field["value"],
+                normalized=field.get("normalized"),
+                confidence=field["confidence"],
+                page_no=field.get("page_no") or 0,
+                bbox=list(field.get("bbox") or []),
+                completed_at=completed_at,
+            ),
         )
-    for issue in record.get("issues") or []:
-        rows.append(
-            (
-                "validation_issues",
-                {
-                    **common,
-                    "validation_status": record.get("validation_status") or "",
-                    "rule": issue["rule"],
-                    "severity": issue["severity"],
-                    "fields": list(issue.get("fields") or []),
-                    "expected": issue.get("expected"),
-                    "found": issue.get("found"),
-                    "message": issue["message"],
-                    "completed_at": completed_at,
-                    **origin.columns(),
-                },
-            )
+        for field in record.get("fields") or []
+    ]
+    rows += [
+        (
+            "validation_issues",
+            _row(
+                record,
+                origin,
+                doc_type=record.get("doc_type"),
+                validation_status=record.get("validation_status") or "",
+                rule=issue["rule"],
+                severity=issue["severity"],
+                fields=list(issue.get("fields") or []),
+                expected=issue.get("expected"),
+                found=issue.get("found"),
+                message=issue["message"],
+                completed_at=completed_at,
+            ),
         )
+        for issue in record.get("issues") or []
+    ]
     return rows
 
 
 def stage_event_row(record: dict[str, Any], origin: Origin) -> Row:
     """A DocumentProgress: one ``stage_events`` row (page 0 for document-level events)."""
-    return {
-        "doc_id": record["doc_id"],
-        "tenant": record["tenant"],
-        "stage": record["stage"],
-        "status": record["status"],
-        "page_no": record.get("page_no") or 0,
-        "page_count": record.get("page_count"),
-        "pages_done": record.get("pages_done"),
-        "duration_ms": record.get("duration_ms"),
-        "message": record.get("message"),
-        "versions": dict(record.get("versions") or {}),
-        "at": _utc(record["at"]),
-        **origin.columns(),
-    }
+    return _row(
+        record,
+        origin,
+        stage=record["stage"],
+        status=record["status"],
+        page_no=record.get("page_no") or 0,
+        page_count=record.get("page_count"),
+        pages_done=record.get("pages_done"),
+        duration_ms=record.get("duration_ms"),
+        message=record.get("message"),
+        versions=dict(record.get("versions") or {}),
+        at=_utc(record["at"]),
+    )
 
 
 def error_row(record: dict[str, Any], origin: Origin) -> Row:
@@ -205,32 +208,28 @@ def error_row(record: dict[str, Any], origin: Origin) -> Row:
 
 def label_row(record: dict[str, Any], origin: Origin) -> Row:
     """A DocumentLabel: one ``labels`` row (the latest label of a document wins)."""
-    return {
-        "doc_id": record["doc_id"],
-        "tenant": record["tenant"],
-        "doc_type": record["doc_type"],
-        "source": record["source"],
-        "labelled_at": _utc(record["labelled_at"]),
-        **origin.columns(),
-    }
+    return _row(
+        record, origin, doc_type=record["doc_type"], source=record["source"], labelled_at=_utc(record["labelled_at"])
+    )
 
 
 def replay_row(record: dict[str, Any], origin: Origin) -> Row:
     """A DocumentReplayed: one ``model_runs`` row, beside (never replacing) the pipeline's result."""
     pages = record["pages"]
-    return {
-        **{k: record[k] for k in ("doc_id", "tenant", "run_id", "model_name", "model_alias", "model_version")},
-        "doc_type": record["doc_type"],
-        "doc_type_confidence": record["doc_type_confidence"],
-        "doc_type_reason": record.get("doc_type_reason"),
-        "page_types": [p.get("page_type") or "" for p in pages],
-        "page_confidences": [p.get("page_type_confidence") or 0.0 for p in pages],
-        "baseline_doc_type": record.get("baseline_doc_type"),
-        "baseline_classifier_version": record.get("baseline_classifier_version"),
-        "source_completed_at": _utc(record["source_completed_at"]),
-        "replayed_at": _utc(record["replayed_at"]),
-        **origin.columns(),
-    }
+    return _row(
+        record,
+        origin,
+        **{k: record[k] for k in ("run_id", "model_name", "model_alias", "model_version")},
+        doc_type=record["doc_type"],
+        doc_type_confidence=record["doc_type_confidence"],
+        doc_type_reason=record.get("doc_type_reason"),
+        page_types=[p.get("page_type") or "" for p in pages],
+        page_confidences=[p.get("page_type_confidence") or 0.0 for p in pages],
+        baseline_doc_type=record.get("baseline_doc_type"),
+        baseline_classifier_version=record.get("baseline_classifier_version"),
+        source_completed_at=_utc(record["source_completed_at"]),
+        replayed_at=_utc(record["replayed_at"]),
+    )
 
 
 def undecodable_row(error: DecodeError, origin: Origin) -> Row:
