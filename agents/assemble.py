@@ -16,7 +16,7 @@ from typing import Any
 
 import faust
 
-from pagestream.agents.context import SourceInfo, StageContext, decoded_records, now_ms
+from pagestream.agents.context import SourceInfo, StageContext, each_record, now_ms
 from pagestream.agents.layout import LAYOUT_MODEL
 from pagestream.agents.retry import attempt_of_event, on_failure
 from pagestream.connectors.objectstore import document_prefix
@@ -179,36 +179,38 @@ def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
     """The assembly agent and its table (one partition of state per document key)."""
     table = app.Table(ASSEMBLY_TABLE, default=None, partitions=ctx.settings.topic_partitions)
 
+    async def handle(event: faust.types.EventT, page: dict) -> None:
+        doc_id = page["doc_id"]
+        attempt = attempt_of_event(event)
+        state, new = add_page(table.get(doc_id), page)
+        if not new and not (attempt > 1 and is_complete(state)):
+            return  # duplicate or late page of a finished document (a retry of its last page goes on)
+        if is_complete(state):
+            try:
+                inject_fault(ctx.settings, "ASSEMBLE", state["tenant"], attempt)
+                await finish(ctx, doc_id, state)
+            except Exception as failure:  # e.g. the object store is down: retried, then the document fails
+                exc = await on_failure(ctx, "ASSEMBLE", failure, event, doc_id=doc_id, tenant=state["tenant"])
+                if exc is None:  # the last page comes back when due; the complete state waits for it
+                    table[doc_id] = state
+                    return
+                await fail_document(ctx, doc_id, state, exc, SourceInfo.of(event))
+            state = tombstone(state)
+        table[doc_id] = state
+        if not state["completed"]:
+            await ctx.progress(
+                doc_id,
+                page["tenant"],
+                "ASSEMBLE",
+                "PAGE_DONE",
+                page_no=page["page_no"],
+                page_count=state["page_count"],
+                pages_done=len(state["pages"]),
+            )
+
     @app.agent(ctx.topic(topics.PAGES_CLASSIFIED), name="assemble")
     async def assemble(stream: faust.StreamT) -> None:
-        async for event, page in decoded_records(ctx, stream, topics.PAGES_CLASSIFIED, "ASSEMBLE"):
-            doc_id = page["doc_id"]
-            attempt = attempt_of_event(event)
-            state, new = add_page(table.get(doc_id), page)
-            if not new and not (attempt > 1 and is_complete(state)):
-                continue  # duplicate or late page of a finished document (a retry of its last page goes on)
-            if is_complete(state):
-                try:
-                    inject_fault(ctx.settings, "ASSEMBLE", state["tenant"], attempt)
-                    await finish(ctx, doc_id, state)
-                except Exception as failure:  # e.g. the object store is down: retried, then the document fails
-                    exc = await on_failure(ctx, "ASSEMBLE", failure, event, doc_id=doc_id, tenant=state["tenant"])
-                    if exc is None:  # the last page comes back when due; the complete state waits for it
-                        table[doc_id] = state
-                        continue
-                    await fail_document(ctx, doc_id, state, exc, SourceInfo.of(event))
-                state = tombstone(state)
-            table[doc_id] = state
-            if not state["completed"]:
-                await ctx.progress(
-                    doc_id,
-                    page["tenant"],
-                    "ASSEMBLE",
-                    "PAGE_DONE",
-                    page_no=page["page_no"],
-                    page_count=state["page_count"],
-                    pages_done=len(state["pages"]),
-                )
+        await each_record(ctx, stream, topics.PAGES_CLASSIFIED, "ASSEMBLE", handle)
 
     return assemble
 

@@ -26,7 +26,7 @@ import faust
 
 from pagestream.agents.classifier import votes
 from pagestream.agents.classifier.votes import Decision
-from pagestream.agents.context import SourceInfo, StageContext, decoded_records
+from pagestream.agents.context import SourceInfo, StageContext, each_record
 from pagestream.streams import topics
 from pagestream.streams.errors import PagestreamError
 from pagestream.streams.topics import CLASSIFY_TABLE
@@ -161,48 +161,50 @@ def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
     async def follow_classifier_alias() -> None:
         await classifier.poll()
 
+    async def handle(event: faust.types.EventT, page: dict) -> None:
+        doc_id = page["doc_id"]
+        started = time.perf_counter()
+        state = table.get(doc_id) or new_state(page["page_count"])
+        prediction, label, problem = None, None, None
+        if page["status"] == "OK" and page["text"].strip():
+            try:
+                result = await classifier.predict(page["text"])
+            except Exception as exc:  # a model that fails on a page: the page goes on untyped
+                log.exception("classification failed for %s page %s", doc_id, page["page_no"])
+                result, problem = None, f"classifier failed: {type(exc).__name__}: {exc}"
+            if result is not None:
+                prediction, label = result
+            else:
+                problem = problem or classifier.watcher.problem
+        vote = votes.vote(prediction.probs, page["word_count"]) if prediction else None
+        state = add_vote(state, page, vote)
+        decision = decision_of(state, problem)
+        if problem and not state["reported"]:
+            state = {**state, "reported": True}
+            await ctx.dead_letter(
+                "CLASSIFY",
+                ClassifierMissing(problem),
+                doc_id=doc_id,
+                tenant=page["tenant"],
+                page_no=page["page_no"],
+                source=SourceInfo.of(event),
+            )
+        record = classified_record(page, prediction, decision, pages_seen(state), label)
+        table[doc_id] = finish_if_complete(state, decision)
+        await ctx.emit(topics.PAGES_CLASSIFIED, record, doc_id)
+        await ctx.progress(
+            doc_id,
+            page["tenant"],
+            "CLASSIFY",
+            "PAGE_DONE",
+            page_no=page["page_no"],
+            page_count=page["page_count"],
+            duration_ms=int((time.perf_counter() - started) * 1000),
+        )
+
     @app.agent(ctx.topic(topics.PAGES_LAYOUT), name="classify")
     async def classify(stream: faust.StreamT) -> None:
-        async for event, page in decoded_records(ctx, stream, topics.PAGES_LAYOUT, "CLASSIFY"):
-            doc_id = page["doc_id"]
-            started = time.perf_counter()
-            state = table.get(doc_id) or new_state(page["page_count"])
-            prediction, label, problem = None, None, None
-            if page["status"] == "OK" and page["text"].strip():
-                try:
-                    result = await classifier.predict(page["text"])
-                except Exception as exc:  # a model that fails on a page: the page goes on untyped
-                    log.exception("classification failed for %s page %s", doc_id, page["page_no"])
-                    result, problem = None, f"classifier failed: {type(exc).__name__}: {exc}"
-                if result is not None:
-                    prediction, label = result
-                else:
-                    problem = problem or classifier.watcher.problem
-            vote = votes.vote(prediction.probs, page["word_count"]) if prediction else None
-            state = add_vote(state, page, vote)
-            decision = decision_of(state, problem)
-            if problem and not state["reported"]:
-                state = {**state, "reported": True}
-                await ctx.dead_letter(
-                    "CLASSIFY",
-                    ClassifierMissing(problem),
-                    doc_id=doc_id,
-                    tenant=page["tenant"],
-                    page_no=page["page_no"],
-                    source=SourceInfo.of(event),
-                )
-            record = classified_record(page, prediction, decision, pages_seen(state), label)
-            table[doc_id] = finish_if_complete(state, decision)
-            await ctx.emit(topics.PAGES_CLASSIFIED, record, doc_id)
-            await ctx.progress(
-                doc_id,
-                page["tenant"],
-                "CLASSIFY",
-                "PAGE_DONE",
-                page_no=page["page_no"],
-                page_count=page["page_count"],
-                duration_ms=int((time.perf_counter() - started) * 1000),
-            )
+        await each_record(ctx, stream, topics.PAGES_LAYOUT, "CLASSIFY", handle)
 
     return classify
 

@@ -8,8 +8,9 @@ ErrorEvent on the dead-letter topic plus a FAILED result) and the stream goes on
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -20,10 +21,13 @@ from pagestream.connectors.objectstore import ObjectStore
 from pagestream.streams import metrics, topics
 from pagestream.streams.codec import Codecs
 from pagestream.streams.errors import DecodeError, PagestreamError, Quarantined
+from pagestream.streams.offsets import not_finished
 from pagestream.streams.settings import Settings
 from pagestream.streams.topics import TopicSpec
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 
 def now_ms() -> int:
@@ -46,6 +50,9 @@ class SourceInfo:
             return cls()
         msg = event.message
         return cls(msg.topic, msg.partition, msg.offset, msg.key, msg.value)
+
+    def position(self) -> str:
+        return f"{self.topic}:{self.partition}:{self.offset}"
 
 
 class StageContext:
@@ -177,14 +184,39 @@ class StageContext:
         self.io.shutdown(wait=False, cancel_futures=True)
 
 
-async def decoded_records(
-    ctx: StageContext, stream: faust.StreamT, spec: TopicSpec, stage: str
-) -> AsyncIterator[tuple[faust.types.EventT, dict[str, Any]]]:
-    """Decode each event of ``stream``; an undecodable one goes to the dead-letter topic, raw."""
+async def each_record(
+    ctx: StageContext,
+    stream: faust.StreamT,
+    spec: TopicSpec,
+    stage: str,
+    handle: Callable[[faust.types.EventT, dict[str, Any]], Awaitable[None]],
+) -> None:
+    """Decode each event of ``stream`` and hand it to ``handle``, the stage's work on one message.
+
+    An undecodable event goes to the dead-letter topic with its raw bytes. So does one whose
+    ``handle`` raised: stages turn the failures they expect into data themselves, this is the net
+    for the rest. Faust would acknowledge such a message and restart the agent, skipping it with
+    nothing but a log line. A ``handle`` cancelled midway (the worker stopping) has not finished:
+    its message does not count as done (streams/offsets.py), so it is processed again.
+    """
     async for event in stream.events():
         try:
             record = ctx.codecs.decode(spec, event.value)
         except DecodeError as exc:
             await ctx.dead_letter(stage, exc, source=SourceInfo.of(event))
             continue
-        yield event, record
+        try:
+            await handle(event, record)
+        except Exception as exc:
+            log.exception("%s failed on %s", stage, SourceInfo.of(event).position())
+            await ctx.dead_letter(
+                stage,
+                exc,
+                doc_id=record.get("doc_id"),
+                tenant=record.get("tenant"),
+                page_no=record.get("page_no"),
+                source=SourceInfo.of(event),
+            )
+        except BaseException:
+            not_finished(event.message)
+            raise

@@ -23,7 +23,7 @@ from PIL import Image, UnidentifiedImageError
 
 from pagestream.agents import duplicates
 from pagestream.agents.assemble import rejected_record
-from pagestream.agents.context import SourceInfo, StageContext, decoded_records, now_ms
+from pagestream.agents.context import SourceInfo, StageContext, each_record, now_ms
 from pagestream.agents.engines import engine_parts
 from pagestream.agents.ocr import emit_page_result, failed_page_record
 from pagestream.agents.retry import attempt_of_event, on_failure
@@ -256,31 +256,33 @@ def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
 
     submissions = app.Table(SUBMISSIONS_TABLE, default=None, partitions=ctx.settings.topic_partitions)
 
+    async def handle(event: faust.types.EventT, submission: dict) -> None:
+        doc_id, source, attempt = submission["doc_id"], SourceInfo.of(event), attempt_of_event(event)
+        # Read and write the entry with no await in between: concurrent actors see one or the other.
+        admission = duplicates.admit(submissions.get(doc_id), submission, f"{source.partition}:{source.offset}",
+                                     attempt)  # fmt: skip
+        if admission.entry is not None:
+            submissions[doc_id] = admission.entry
+        if not admission.accepted:
+            await answer_duplicate(ctx, submission, admission, source)
+            return
+        try:
+            inject_fault(ctx.settings, "INGEST", submission["tenant"], attempt)
+            if await ingest_document(ctx, submission, limits, source):
+                return
+        except Exception as exc:  # a bug must not stop the stream: it becomes data
+            error = await on_failure(ctx, "INGEST", exc, event, doc_id=doc_id, tenant=submission["tenant"],
+                                     input_ref=submission.get("source_uri"))  # fmt: skip
+            if error is None:
+                return  # re-delivered later by the retry agent
+            if not isinstance(error, PagestreamError):
+                log.exception("ingest failed for %s", doc_id)
+            await reject(ctx, submission, error, source)
+        submissions[doc_id] = duplicates.rejected(submissions.get(doc_id))
+
     @app.agent(ctx.topic(topics.DOCS_SUBMITTED), name="ingest", concurrency=ctx.settings.pool_processes)
     async def ingest(stream: faust.StreamT) -> None:
-        async for event, submission in decoded_records(ctx, stream, topics.DOCS_SUBMITTED, "INGEST"):
-            doc_id, source, attempt = submission["doc_id"], SourceInfo.of(event), attempt_of_event(event)
-            # Read and write the entry with no await in between: concurrent actors see one or the other.
-            admission = duplicates.admit(submissions.get(doc_id), submission, f"{source.partition}:{source.offset}",
-                                         attempt)  # fmt: skip
-            if admission.entry is not None:
-                submissions[doc_id] = admission.entry
-            if not admission.accepted:
-                await answer_duplicate(ctx, submission, admission, source)
-                continue
-            try:
-                inject_fault(ctx.settings, "INGEST", submission["tenant"], attempt)
-                if await ingest_document(ctx, submission, limits, source):
-                    continue
-            except Exception as exc:  # a bug must not stop the stream: it becomes data
-                error = await on_failure(ctx, "INGEST", exc, event, doc_id=doc_id, tenant=submission["tenant"],
-                                         input_ref=submission.get("source_uri"))  # fmt: skip
-                if error is None:
-                    continue  # re-delivered later by the retry agent
-                if not isinstance(error, PagestreamError):
-                    log.exception("ingest failed for %s", doc_id)
-                await reject(ctx, submission, error, source)
-            submissions[doc_id] = duplicates.rejected(submissions.get(doc_id))
+        await each_record(ctx, stream, topics.DOCS_SUBMITTED, "INGEST", handle)
 
     return ingest
 

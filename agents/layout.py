@@ -18,7 +18,7 @@ import faust
 import numpy as np
 from PIL import Image
 
-from pagestream.agents.context import SourceInfo, StageContext, decoded_records, now_ms
+from pagestream.agents.context import SourceInfo, StageContext, each_record, now_ms
 from pagestream.agents.layout_analysis import GEOMETRY_VERSION, Region, analyse_page, page_text
 from pagestream.agents.layout_model import MODEL_NAME, process_model
 from pagestream.agents.ocr import load_lines
@@ -72,28 +72,30 @@ def page_result(page: dict, regions: list[Region]) -> dict:
 def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
     """The layout agent; it re-keys pages by document for assembly."""
 
+    async def handle(event: faust.types.EventT, page: dict) -> None:
+        try:
+            record = await layout_page(ctx, page)
+        except Exception as failure:  # retried, or the page becomes a failed result; the stream goes on
+            exc = await on_failure(ctx, "LAYOUT", failure, event, doc_id=page["doc_id"], tenant=page["tenant"],
+                                   page_no=page["page_no"], input_ref=page.get("image_uri"))  # fmt: skip
+            if exc is None:
+                return
+            if not isinstance(exc, PagestreamError):
+                log.exception("layout failed for %s page %s", page["doc_id"], page["page_no"])
+            await ctx.dead_letter(
+                "LAYOUT",
+                exc,
+                doc_id=page["doc_id"],
+                tenant=page["tenant"],
+                page_no=page["page_no"],
+                source=SourceInfo.of(event),
+            )
+            record = layout_record(page, [], None, error=exc)
+        await ctx.emit(topics.PAGES_LAYOUT, record, page["doc_id"])
+
     @app.agent(ctx.topic(topics.PAGES_OCR), name="layout", concurrency=4)
     async def layout(stream: faust.StreamT) -> None:
-        async for event, page in decoded_records(ctx, stream, topics.PAGES_OCR, "LAYOUT"):
-            try:
-                record = await layout_page(ctx, page)
-            except Exception as failure:  # retried, or the page becomes a failed result; the stream goes on
-                exc = await on_failure(ctx, "LAYOUT", failure, event, doc_id=page["doc_id"], tenant=page["tenant"],
-                                       page_no=page["page_no"], input_ref=page.get("image_uri"))  # fmt: skip
-                if exc is None:
-                    continue
-                if not isinstance(exc, PagestreamError):
-                    log.exception("layout failed for %s page %s", page["doc_id"], page["page_no"])
-                await ctx.dead_letter(
-                    "LAYOUT",
-                    exc,
-                    doc_id=page["doc_id"],
-                    tenant=page["tenant"],
-                    page_no=page["page_no"],
-                    source=SourceInfo.of(event),
-                )
-                record = layout_record(page, [], None, error=exc)
-            await ctx.emit(topics.PAGES_LAYOUT, record, page["doc_id"])
+        await each_record(ctx, stream, topics.PAGES_OCR, "LAYOUT", handle)
 
     return layout
 

@@ -19,7 +19,7 @@ from dataclasses import replace
 import faust
 from PIL import Image
 
-from pagestream.agents.context import SourceInfo, StageContext, decoded_records, now_ms
+from pagestream.agents.context import SourceInfo, StageContext, each_record, now_ms
 from pagestream.agents.engines import EngineCache
 from pagestream.agents.ocr_result import Box, EngineSpec, OcrPage
 from pagestream.agents.preprocess import prepare
@@ -181,35 +181,37 @@ def failed_page_record(page: dict, page_no: int, page_count: int, exc: BaseExcep
 def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
     """The OCR agent: ``in_flight_pages`` instances, each awaiting one page in the process pool."""
 
+    async def handle(event: faust.types.EventT, page: dict) -> None:
+        try:
+            inject_fault(ctx.settings, "OCR", page["tenant"], attempt_of_event(event))
+            await ocr_page(ctx, page)
+        except Exception as failure:  # retried, or the page becomes a failed result; the stream goes on
+            exc = await on_failure(ctx, "OCR", failure, event, doc_id=page["doc_id"], tenant=page["tenant"],
+                                   page_no=page["page_no"], input_ref=page["image_uri"])  # fmt: skip
+            if exc is None:
+                return
+            if not isinstance(exc, PagestreamError):
+                log.exception("OCR failed for %s page %s", page["doc_id"], page["page_no"])
+            await ctx.dead_letter(
+                "OCR",
+                exc,
+                doc_id=page["doc_id"],
+                tenant=page["tenant"],
+                page_no=page["page_no"],
+                input_ref=page["image_uri"],
+                source=SourceInfo.of(event),
+                versions={"ocr_engine": ctx.settings.ocr_engine_for(page["tenant"], page.get("ocr_engine"))},
+            )
+            await ctx.emit(
+                topics.PAGES_OCR,
+                failed_page_record(page, page["page_no"], page["page_count"], exc),
+                page["doc_id"],
+                page["page_no"],
+            )
+
     @app.agent(ctx.topic(topics.PAGES_RAW), name="ocr", concurrency=ctx.settings.in_flight_pages)
     async def ocr(stream: faust.StreamT) -> None:
-        async for event, page in decoded_records(ctx, stream, topics.PAGES_RAW, "OCR"):
-            try:
-                inject_fault(ctx.settings, "OCR", page["tenant"], attempt_of_event(event))
-                await ocr_page(ctx, page)
-            except Exception as failure:  # retried, or the page becomes a failed result; the stream goes on
-                exc = await on_failure(ctx, "OCR", failure, event, doc_id=page["doc_id"], tenant=page["tenant"],
-                                       page_no=page["page_no"], input_ref=page["image_uri"])  # fmt: skip
-                if exc is None:
-                    continue
-                if not isinstance(exc, PagestreamError):
-                    log.exception("OCR failed for %s page %s", page["doc_id"], page["page_no"])
-                await ctx.dead_letter(
-                    "OCR",
-                    exc,
-                    doc_id=page["doc_id"],
-                    tenant=page["tenant"],
-                    page_no=page["page_no"],
-                    input_ref=page["image_uri"],
-                    source=SourceInfo.of(event),
-                    versions={"ocr_engine": ctx.settings.ocr_engine_for(page["tenant"], page.get("ocr_engine"))},
-                )
-                await ctx.emit(
-                    topics.PAGES_OCR,
-                    failed_page_record(page, page["page_no"], page["page_count"], exc),
-                    page["doc_id"],
-                    page["page_no"],
-                )
+        await each_record(ctx, stream, topics.PAGES_RAW, "OCR", handle)
 
     return ocr
 

@@ -19,7 +19,7 @@ import faust
 from jsonschema import Draft202012Validator
 
 from pagestream.agents.assemble import without_text
-from pagestream.agents.context import SourceInfo, StageContext, decoded_records, now_ms
+from pagestream.agents.context import SourceInfo, StageContext, each_record, now_ms
 from pagestream.agents.extract import Extraction, extract, known_types
 from pagestream.agents.retry import on_failure
 from pagestream.agents.rules import Issue, Rule, rules_for
@@ -187,39 +187,41 @@ def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
     """The validation agent; its table remembers validated documents so redeliveries are ignored."""
     table = app.Table(VALIDATION_TABLE, default=None, partitions=ctx.settings.topic_partitions)
 
+    async def handle(event: faust.types.EventT, assembled: dict) -> None:
+        doc_id = assembled["doc_id"]
+        if table.get(doc_id) is not None:
+            return  # already validated: a redelivered event
+        try:
+            verdict = await _verdict(ctx, assembled)
+        except Exception as failure:  # e.g. document.json unreadable: retried, or the document still completes
+            exc = await on_failure(ctx, "VALIDATE", failure, event, doc_id=doc_id, tenant=assembled["tenant"],
+                                   input_ref=assembled.get("result_uri"))  # fmt: skip
+            if exc is None:
+                return
+            log.exception("validation failed for %s", doc_id)
+            await ctx.dead_letter(
+                "VALIDATE", exc, doc_id=doc_id, tenant=assembled["tenant"], source=SourceInfo.of(event)
+            )
+            issue = Issue("validation_error", "error", [], None, None, str(exc) or type(exc).__name__)
+            verdict = Verdict("FAILED", [issue], None)
+        record = completed_from_assembled(assembled, verdict, now_ms())
+        try:
+            await ctx.run_io(store_fields_csv, ctx.store, record)
+        except Exception as exc:  # the fields still travel in the event; the file is missing
+            log.exception("fields.csv not stored for %s", doc_id)
+            await ctx.dead_letter("VALIDATE", exc, doc_id=doc_id, tenant=assembled["tenant"])
+        if len(ctx.codecs.encode(topics.DOCS_COMPLETED, record)) > ctx.settings.max_event_bytes:
+            record = without_text(record)
+        await ctx.emit(topics.DOCS_COMPLETED, record, doc_id, durable=True)  # before the table says "done"
+        table[doc_id] = {"status": verdict.status, "at": record["completed_at"]}
+        await ctx.progress(
+            doc_id, assembled["tenant"], "VALIDATE", "COMPLETED", page_count=assembled["page_count"],
+            message=f"{verdict.status}: {', '.join(sorted({i.rule for i in verdict.issues})) or 'all rules hold'}",
+        )  # fmt: skip
+
     @app.agent(ctx.topic(topics.DOCS_ASSEMBLED), name="validate")
     async def validate(stream: faust.StreamT) -> None:
-        async for event, assembled in decoded_records(ctx, stream, topics.DOCS_ASSEMBLED, "VALIDATE"):
-            doc_id = assembled["doc_id"]
-            if table.get(doc_id) is not None:
-                continue  # already validated: a redelivered event
-            try:
-                verdict = await _verdict(ctx, assembled)
-            except Exception as failure:  # e.g. document.json unreadable: retried, or the document still completes
-                exc = await on_failure(ctx, "VALIDATE", failure, event, doc_id=doc_id, tenant=assembled["tenant"],
-                                       input_ref=assembled.get("result_uri"))  # fmt: skip
-                if exc is None:
-                    continue
-                log.exception("validation failed for %s", doc_id)
-                await ctx.dead_letter(
-                    "VALIDATE", exc, doc_id=doc_id, tenant=assembled["tenant"], source=SourceInfo.of(event)
-                )
-                issue = Issue("validation_error", "error", [], None, None, str(exc) or type(exc).__name__)
-                verdict = Verdict("FAILED", [issue], None)
-            record = completed_from_assembled(assembled, verdict, now_ms())
-            try:
-                await ctx.run_io(store_fields_csv, ctx.store, record)
-            except Exception as exc:  # the fields still travel in the event; the file is missing
-                log.exception("fields.csv not stored for %s", doc_id)
-                await ctx.dead_letter("VALIDATE", exc, doc_id=doc_id, tenant=assembled["tenant"])
-            if len(ctx.codecs.encode(topics.DOCS_COMPLETED, record)) > ctx.settings.max_event_bytes:
-                record = without_text(record)
-            await ctx.emit(topics.DOCS_COMPLETED, record, doc_id, durable=True)  # before the table says "done"
-            table[doc_id] = {"status": verdict.status, "at": record["completed_at"]}
-            await ctx.progress(
-                doc_id, assembled["tenant"], "VALIDATE", "COMPLETED", page_count=assembled["page_count"],
-                message=f"{verdict.status}: {', '.join(sorted({i.rule for i in verdict.issues})) or 'all rules hold'}",
-            )  # fmt: skip
+        await each_record(ctx, stream, topics.DOCS_ASSEMBLED, "VALIDATE", handle)
 
     return validate
 

@@ -162,6 +162,12 @@ class InFlightSafeConsumer(Consumer):
                 await self.seek(tp, offset)
 
 
+def not_finished(message: Message) -> None:
+    """Mark a message whose processing was interrupted: its acknowledgement then does not count as
+    done, so no commit passes it and it is fetched again (as a skipped message is)."""
+    message.tracked = False
+
+
 def use_in_flight_safe_commits(app: faust.App) -> None:
     """Make ``app`` build its consumer from InFlightSafeConsumer (call before the worker starts)."""
     app.transport.Consumer = InFlightSafeConsumer

@@ -215,3 +215,23 @@ def test_undecodable_message_goes_to_the_dead_letter_topic(ctx: RecordingContext
     (error,) = ctx.of(topics.PAGES_DLQ)
     assert error["error_code"] == "bad_magic_byte" and error["raw_value"] == b"\x01garbage"
     assert error["stage"] == "LAYOUT" and not ctx.of(topics.PAGES_LAYOUT)
+
+
+def test_an_unexpected_failure_becomes_a_dead_letter_and_the_agent_goes_on(ctx: RecordingContext) -> None:
+    """A failure outside what the stage handles itself (here the send of its output): Faust alone
+    would acknowledge the message, restart the agent and keep nothing but a log line."""
+    emit = ctx.emit
+    failures = iter([RuntimeError("broker said no")])
+
+    async def emit_failing_once(spec: TopicSpec, record: dict, doc_id: str, *args: Any, **kwargs: Any) -> None:
+        if spec is topics.PAGES_LAYOUT and (failure := next(failures, None)):
+            raise failure
+        await emit(spec, record, doc_id, *args, **kwargs)
+
+    ctx.emit = emit_failing_once  # type: ignore[method-assign]
+    asyncio.run(run(layout.register(ctx.app, ctx), ctx, topics.PAGES_OCR, [ocr_event(1), ocr_event(2)]))
+    (error,) = ctx.of(topics.PAGES_DLQ)
+    assert (error["stage"], error["error_class"], error["page_no"]) == ("LAYOUT", "RuntimeError", 1)
+    assert error["source_topic"] == "pages.ocr"
+    assert error["raw_value"] == ctx.codecs.encode(topics.PAGES_OCR, ocr_event(1))  # ready for `dlq replay`
+    assert [r["page_no"] for r in ctx.of(topics.PAGES_LAYOUT)] == [2]

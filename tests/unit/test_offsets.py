@@ -12,7 +12,7 @@ import pytest
 from faust.types import TP
 from faust.types.tuples import ConsumerMessage
 
-from pagestream.streams.offsets import InFlightSafeConsumer, Refetch, use_in_flight_safe_commits
+from pagestream.streams.offsets import InFlightSafeConsumer, Refetch, not_finished, use_in_flight_safe_commits
 
 TOPIC = TP("pages.raw", 0)
 
@@ -154,3 +154,14 @@ def test_a_refetch_is_repeated_only_after_a_doubling_wait() -> None:
     assert not plan.due(105.0) and not plan.due(159.0)
     assert plan.due(160.0)  # 60 s later, once more
     assert not plan.due(270.0) and plan.due(280.0)  # then after 120 s
+
+
+def test_a_message_whose_processing_was_interrupted_is_fetched_again() -> None:
+    """A stage cancelled midway (the worker stopping): Faust acknowledges the message on the way out."""
+    c = consumer(safe=True)
+    c._committed_offset[TOPIC] = 3
+    interrupted, done = taken(c, [3, 4])
+    c.ack(done)
+    not_finished(interrupted)
+    c.ack(interrupted)
+    assert commit(c) is None and c.dropped_offset(TOPIC) == 3
