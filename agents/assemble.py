@@ -11,22 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from typing import Any
 
 import faust
 
-from pagestream.agents.context import SourceInfo, StageContext, each_record, now_ms
+from pagestream.agents.context import StageContext, each_record, now_ms
 from pagestream.agents.layout import LAYOUT_MODEL
-from pagestream.agents.retry import attempt_of_event, on_failure
+from pagestream.agents.retry import attempt_of_event, retry_or_dead_letter
 from pagestream.connectors.objectstore import document_prefix
 from pagestream.connectors.results import store_results
 from pagestream.streams import topics
-from pagestream.streams.errors import PagestreamError
 from pagestream.streams.retry_policy import inject_fault
 from pagestream.streams.topics import ASSEMBLY_TABLE, SCHEMA_VERSION
-
-log = logging.getLogger(__name__)
 
 State = dict[str, Any]
 
@@ -190,11 +186,12 @@ def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
                 inject_fault(ctx.settings, "ASSEMBLE", state["tenant"], attempt)
                 await finish(ctx, doc_id, state)
             except Exception as failure:  # e.g. the object store is down: retried, then the document fails
-                exc = await on_failure(ctx, "ASSEMBLE", failure, event, doc_id=doc_id, tenant=state["tenant"])
+                exc = await retry_or_dead_letter(ctx, "ASSEMBLE", failure, event, doc_id=doc_id,
+                                                 tenant=state["tenant"])  # fmt: skip
                 if exc is None:  # the last page comes back when due; the complete state waits for it
                     table[doc_id] = state
                     return
-                await fail_document(ctx, doc_id, state, exc, SourceInfo.of(event))
+                await fail_document(ctx, doc_id, state, exc)
             state = tombstone(state)
         table[doc_id] = state
         if not state["completed"]:
@@ -215,11 +212,8 @@ def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
     return assemble
 
 
-async def fail_document(ctx: StageContext, doc_id: str, state: State, exc: BaseException, source: SourceInfo) -> None:
-    """A document assembly gave up on: an ErrorEvent and a FAILED DocumentCompleted, loudly."""
-    if not isinstance(exc, PagestreamError):
-        log.error("assembly failed for %s", doc_id, exc_info=exc)
-    await ctx.dead_letter("ASSEMBLE", exc, doc_id=doc_id, tenant=state["tenant"], source=source)
+async def fail_document(ctx: StageContext, doc_id: str, state: State, exc: BaseException) -> None:
+    """A document assembly gave up on (dead-lettered already): a FAILED DocumentCompleted."""
     message = str(exc) or type(exc).__name__
     failure = rejected_record(
         {"doc_id": doc_id, "tenant": state["tenant"]}, "assembly_failed", message, {"schema": SCHEMA_VERSION}, now_ms()

@@ -208,14 +208,15 @@ async def each_record(
         try:
             await handle(event, record)
         except Exception as exc:
-            log.exception("%s failed on %s", stage, SourceInfo.of(event).position())
+            source = SourceInfo.of(event)
+            log.exception("%s failed on %s", stage, source.position())
             await ctx.dead_letter(
                 stage,
                 exc,
                 doc_id=record.get("doc_id"),
                 tenant=record.get("tenant"),
                 page_no=record.get("page_no"),
-                source=SourceInfo.of(event),
+                source=source,
             )
         except BaseException:
             not_finished(event.message)

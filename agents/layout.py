@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import time
 from dataclasses import asdict
 
@@ -18,16 +17,13 @@ import faust
 import numpy as np
 from PIL import Image
 
-from pagestream.agents.context import SourceInfo, StageContext, each_record, now_ms
+from pagestream.agents.context import StageContext, each_record, now_ms
 from pagestream.agents.layout_analysis import GEOMETRY_VERSION, Region, analyse_page, page_text
 from pagestream.agents.layout_model import MODEL_NAME, process_model
 from pagestream.agents.ocr import load_lines
-from pagestream.agents.retry import on_failure
+from pagestream.agents.retry import retry_or_dead_letter
 from pagestream.connectors.objectstore import document_prefix
 from pagestream.streams import topics
-from pagestream.streams.errors import PagestreamError
-
-log = logging.getLogger(__name__)
 
 LAYOUT_MODEL = f"{GEOMETRY_VERSION}+{MODEL_NAME}"
 
@@ -76,20 +72,11 @@ def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
         try:
             record = await layout_page(ctx, page)
         except Exception as failure:  # retried, or the page becomes a failed result; the stream goes on
-            exc = await on_failure(ctx, "LAYOUT", failure, event, doc_id=page["doc_id"], tenant=page["tenant"],
-                                   page_no=page["page_no"], input_ref=page.get("image_uri"))  # fmt: skip
+            exc = await retry_or_dead_letter(ctx, "LAYOUT", failure, event, doc_id=page["doc_id"],
+                                             tenant=page["tenant"], page_no=page["page_no"],
+                                             input_ref=page.get("image_uri"))  # fmt: skip
             if exc is None:
                 return
-            if not isinstance(exc, PagestreamError):
-                log.exception("layout failed for %s page %s", page["doc_id"], page["page_no"])
-            await ctx.dead_letter(
-                "LAYOUT",
-                exc,
-                doc_id=page["doc_id"],
-                tenant=page["tenant"],
-                page_no=page["page_no"],
-                source=SourceInfo.of(event),
-            )
             record = layout_record(page, [], None, error=exc)
         await ctx.emit(topics.PAGES_LAYOUT, record, page["doc_id"])
 

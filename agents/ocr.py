@@ -12,25 +12,22 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import logging
 import os
 from dataclasses import replace
 
 import faust
 from PIL import Image
 
-from pagestream.agents.context import SourceInfo, StageContext, each_record, now_ms
+from pagestream.agents.context import StageContext, each_record, now_ms
 from pagestream.agents.engines import EngineCache
 from pagestream.agents.ocr_result import Box, EngineSpec, OcrPage
 from pagestream.agents.preprocess import prepare
-from pagestream.agents.retry import attempt_of_event, on_failure
+from pagestream.agents.retry import attempt_of_event, retry_or_dead_letter
 from pagestream.connectors.objectstore import document_prefix
 from pagestream.streams import topics
-from pagestream.streams.errors import PageFailed, PagestreamError
+from pagestream.streams.errors import PageFailed
 from pagestream.streams.retry_policy import inject_fault
 from pagestream.streams.settings import Settings
-
-log = logging.getLogger(__name__)
 
 __all__ = ["Box", "EngineSpec", "OcrPage", "engine_spec", "init_process", "ocr_png", "read_image"]
 
@@ -186,22 +183,13 @@ def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
             inject_fault(ctx.settings, "OCR", page["tenant"], attempt_of_event(event))
             await ocr_page(ctx, page)
         except Exception as failure:  # retried, or the page becomes a failed result; the stream goes on
-            exc = await on_failure(ctx, "OCR", failure, event, doc_id=page["doc_id"], tenant=page["tenant"],
-                                   page_no=page["page_no"], input_ref=page["image_uri"])  # fmt: skip
+            exc = await retry_or_dead_letter(
+                ctx, "OCR", failure, event, doc_id=page["doc_id"], tenant=page["tenant"], page_no=page["page_no"],
+                input_ref=page["image_uri"],
+                versions={"ocr_engine": ctx.settings.ocr_engine_for(page["tenant"], page.get("ocr_engine"))},
+            )  # fmt: skip
             if exc is None:
                 return
-            if not isinstance(exc, PagestreamError):
-                log.exception("OCR failed for %s page %s", page["doc_id"], page["page_no"])
-            await ctx.dead_letter(
-                "OCR",
-                exc,
-                doc_id=page["doc_id"],
-                tenant=page["tenant"],
-                page_no=page["page_no"],
-                input_ref=page["image_uri"],
-                source=SourceInfo.of(event),
-                versions={"ocr_engine": ctx.settings.ocr_engine_for(page["tenant"], page.get("ocr_engine"))},
-            )
             await ctx.emit(
                 topics.PAGES_OCR,
                 failed_page_record(page, page["page_no"], page["page_count"], exc),

@@ -25,7 +25,7 @@ from typing import Any
 import faust
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 
-from pagestream.agents.context import StageContext, now_ms
+from pagestream.agents.context import SourceInfo, StageContext, now_ms
 from pagestream.streams import metrics, topics
 from pagestream.streams.errors import DecodeError, PagestreamError, Quarantined
 from pagestream.streams.retry_policy import ATTEMPT_HEADER, RetryPolicy, attempt_of, decide
@@ -88,6 +88,32 @@ async def on_failure(
     await ctx.topic(decision.topic).send(key=event.message.key, value=ctx.codecs.encode(decision.topic, record))
     metrics.RETRIES.labels(stage.lower(), decision.topic.name).inc()
     return None
+
+
+async def retry_or_dead_letter(
+    ctx: StageContext,
+    stage: str,
+    failure: BaseException,
+    event: faust.types.EventT | None,
+    *,
+    doc_id: str,
+    tenant: str | None,
+    page_no: int | None = None,
+    input_ref: str | None = None,
+    versions: dict[str, str] | None = None,
+) -> BaseException | None:
+    """``on_failure``, and when the stage must give up: the error logged (unless it is bad input we
+    named), dead-lettered with the source message, and returned so the stage still emits its
+    FAILED result. None: the message was sent for a retry."""
+    exc = await on_failure(ctx, stage, failure, event, doc_id=doc_id, tenant=tenant, page_no=page_no,
+                           input_ref=input_ref)  # fmt: skip
+    if exc is None:
+        return None
+    if not isinstance(exc, PagestreamError):
+        log.error("%s failed for %s page %s", stage, doc_id, page_no, exc_info=exc)
+    await ctx.dead_letter(stage, exc, doc_id=doc_id, tenant=tenant, page_no=page_no, input_ref=input_ref,
+                          source=SourceInfo.of(event), versions=versions)  # fmt: skip
+    return exc
 
 
 # --- the retry agent: retry.1..3 -> the stages' input topics, when due ---------------------------

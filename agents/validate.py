@@ -19,9 +19,9 @@ import faust
 from jsonschema import Draft202012Validator
 
 from pagestream.agents.assemble import without_text
-from pagestream.agents.context import SourceInfo, StageContext, each_record, now_ms
+from pagestream.agents.context import StageContext, each_record, now_ms
 from pagestream.agents.extract import Extraction, extract, known_types
-from pagestream.agents.retry import on_failure
+from pagestream.agents.retry import retry_or_dead_letter
 from pagestream.agents.rules import Issue, Rule, rules_for
 from pagestream.connectors.results import store_fields_csv
 from pagestream.streams import topics
@@ -194,14 +194,10 @@ def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
         try:
             verdict = await _verdict(ctx, assembled)
         except Exception as failure:  # e.g. document.json unreadable: retried, or the document still completes
-            exc = await on_failure(ctx, "VALIDATE", failure, event, doc_id=doc_id, tenant=assembled["tenant"],
-                                   input_ref=assembled.get("result_uri"))  # fmt: skip
+            exc = await retry_or_dead_letter(ctx, "VALIDATE", failure, event, doc_id=doc_id, tenant=assembled["tenant"],
+                                             input_ref=assembled.get("result_uri"))  # fmt: skip
             if exc is None:
                 return
-            log.exception("validation failed for %s", doc_id)
-            await ctx.dead_letter(
-                "VALIDATE", exc, doc_id=doc_id, tenant=assembled["tenant"], source=SourceInfo.of(event)
-            )
             issue = Issue("validation_error", "error", [], None, None, str(exc) or type(exc).__name__)
             verdict = Verdict("FAILED", [issue], None)
         record = completed_from_assembled(assembled, verdict, now_ms())
