@@ -77,8 +77,9 @@ def check_dpi(dpi: int, max_dpi: int) -> None:
 
 
 def sniff_kind(head: bytes) -> str | None:
-    """The file type from its magic bytes, or None when it is none we accept."""
-    if b"%PDF-" in head[:1024]:
+    """The file type from its magic bytes, or None when it is none we accept. A PDF starts with
+    its header: an HTML page quoting ``%PDF-`` further in is not one."""
+    if head.startswith(b"%PDF-"):
         return "PDF"
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "PNG"

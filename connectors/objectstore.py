@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from minio import Minio
+from minio.datatypes import PostPolicy
 from minio.error import S3Error
 
 from pagestream.streams.errors import PagestreamError
 from pagestream.streams.settings import Settings
 
-_SAFE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=-]{0,200}$")
+_SAFE_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=-]{0,199}")  # with fullmatch: 1-200 characters
 
 
 class ObjectStoreError(PagestreamError):
@@ -38,7 +39,7 @@ class StoredObject:
 
 def safe_part(value: str, what: str) -> str:
     """One path component of an object key: letters, digits, ``._=-``; no traversal."""
-    if not _SAFE_PART.match(value) or value in {".", ".."}:
+    if not _SAFE_PART.fullmatch(value) or value in {".", ".."}:
         raise ObjectStoreError(
             f"{what} {value!r} is not allowed in object keys: use 1-200 characters of "
             "letters, digits, '.', '_', '=', '-', starting with a letter or digit",
@@ -64,6 +65,7 @@ class ObjectStore:
     def __init__(self, settings: Settings) -> None:
         endpoint = urlparse(settings.s3_endpoint)
         self.bucket = settings.s3_bucket
+        self._endpoint = f"{endpoint.scheme}://{endpoint.netloc}"
         self._client = Minio(
             endpoint.netloc,
             access_key=settings.s3_access_key,
@@ -95,9 +97,15 @@ class ObjectStore:
             response.close()
             response.release_conn()
 
-    def presigned_put(self, key: str, expires_seconds: int) -> str:
-        """A URL that lets its holder PUT one object at ``key`` until it expires (large uploads)."""
-        return self._client.presigned_put_object(self.bucket, key, expires=dt.timedelta(seconds=expires_seconds))
+    def presigned_post(self, key: str, max_bytes: int, expires_seconds: int) -> tuple[str, dict[str, str]]:
+        """A URL and the form fields that let their holder POST one object of at most ``max_bytes``
+        to ``key`` until they expire (large uploads). The store itself refuses a larger body
+        (S3's ``content-length-range`` condition), so a grant cannot be used to park gigabytes."""
+        policy = PostPolicy(self.bucket, dt.datetime.now(dt.UTC) + dt.timedelta(seconds=expires_seconds))
+        policy.add_equals_condition("key", key)
+        policy.add_content_length_range_condition(1, max_bytes)
+        fields = self._client.presigned_post_policy(policy)
+        return f"{self._endpoint}/{self.bucket}", {"key": key, **fields}
 
     def size(self, key: str) -> int | None:
         """Size of the object at ``key`` in bytes, or None when there is none."""

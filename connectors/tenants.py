@@ -30,8 +30,9 @@ from typing import Any
 from pagestream.connectors.objectstore import ObjectStoreError, safe_part
 from pagestream.streams.errors import PagestreamError
 
-_KEY = re.compile(r"^psk_([0-9a-f]{12})_([A-Za-z0-9_-]{20,100})$")
+_KEY = re.compile(r"psk_([0-9a-f]{12})_([A-Za-z0-9_-]{20,100})")  # with fullmatch
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}  # about 50 ms and 16 MB per check
+_DECOY_SALT = secrets.token_bytes(16)  # what an unknown key id's secret is hashed with
 
 
 class TenantError(PagestreamError):
@@ -50,6 +51,9 @@ class Caller:
 
 def _hash(secret: str, salt: bytes) -> str:
     return hashlib.scrypt(secret.encode(), salt=salt, **_SCRYPT).hex()
+
+
+_DECOY_HASH = _hash(secrets.token_urlsafe(32), _DECOY_SALT)
 
 
 def check_name(tenant: str) -> str:
@@ -124,21 +128,29 @@ class TenantStore:
             found.setdefault(entry["tenant"], []).append({"key_id": key_id, "created_at": entry["created_at"]})
         return [{"tenant": tenant, "keys": keys} for tenant, keys in sorted(found.items())]
 
-    def authenticate(self, key: str) -> Caller | None:
-        """The caller a key belongs to, or None for a malformed or unknown key."""
+    def cached(self, key: str) -> Caller | None:
+        """The caller of a key checked before (no hashing), or None: then ``authenticate``."""
         digest = hashlib.sha256(key.encode()).hexdigest()
         with self._lock:
-            keys = self._load()
-            known = self._verified.get(digest)
-            if known is not None:
-                return known
-            match = _KEY.match(key)
-            entry = keys.get(match.group(1)) if match else None
-        if entry is None or match is None:
+            self._load()
+            return self._verified.get(digest)
+
+    def authenticate(self, key: str) -> Caller | None:
+        """The caller a key belongs to, or None for a malformed or unknown key. A well-formed key
+        costs one scrypt hash whether or not its key id exists, so answers take as long for an
+        unknown id as for a wrong secret and do not tell which key ids exist."""
+        known = self.cached(key)
+        if known is not None:
+            return known
+        match = _KEY.fullmatch(key)
+        if match is None:
             return None
-        if not hmac.compare_digest(_hash(match.group(2), bytes.fromhex(entry["salt"])), entry["scrypt"]):
+        with self._lock:
+            entry = self._keys.get(match.group(1))
+        salt, expected = (bytes.fromhex(entry["salt"]), entry["scrypt"]) if entry else (_DECOY_SALT, _DECOY_HASH)
+        if not hmac.compare_digest(_hash(match.group(2), salt), expected) or entry is None:
             return None
         caller = Caller(entry["tenant"], match.group(1))
         with self._lock:
-            self._verified[digest] = caller
+            self._verified[hashlib.sha256(key.encode()).hexdigest()] = caller
         return caller

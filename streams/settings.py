@@ -117,6 +117,13 @@ class Settings(BaseSettings):
     sink_retry_max_seconds: float = 30.0  # longest wait between write attempts while ClickHouse is down
     sql_max_rows: int = 10_000  # rows returned by POST /v1/sql at most
     sql_timeout_seconds: float = 30.0
+    # Per-query limits of POST /v1/sql, set on the session (a query cannot change them).
+    sql_max_memory_bytes: int = 256 * 1024 * 1024
+    sql_max_rows_read: int = 200_000_000
+    sql_max_result_bytes: int = 64 * 1024 * 1024
+    sql_workers: int = 2  # SQL queries running at once over all tenants (one per tenant, round robin)
+    sql_max_waiting: int = 8  # queries one tenant may have waiting; beyond, 429
+    max_request_body_bytes: int = 1024 * 1024  # bodies of /v1 requests other than multipart uploads (413)
     presign_expiry_seconds: int = 3600  # lifetime of presigned download and upload URLs
     # Tenant API keys on the bridge (connectors/tenants.py): "on" requires a key on every /v1
     # request and scopes reads to its tenant; "off" (local use) is allowed on a loopback host only.
@@ -125,7 +132,10 @@ class Settings(BaseSettings):
     rate_limit_per_second: float = 50.0  # per tenant, /v1 requests (token bucket, 429 beyond)
     rate_limit_burst: int = 200  # requests a tenant may make at once
     auth_failures_burst: int = 20  # wrong keys a client address may send before it must wait ...
-    auth_failures_per_second: float = 0.5  # ... for this refill (each check costs a scrypt hash)
+    auth_failures_per_second: float = 0.5  # ... for this refill, then unknown keys get 429, valid ones pass
+    auth_check_workers: int = 1  # threads checking keys not seen before (a scrypt hash each): bounds their CPU
+    # With auth on, tenants whose keys may read the global operational views (/v1/sink, /v1/lag).
+    operator_tenants: list[str] = Field(default_factory=list)
     sql_tenant_readers: int = 16  # per-tenant read-only ClickHouse sessions kept open
     fuzz_seconds: float = 3.0  # how long the tests fuzz each target (hypothesis); longer on demand
     # Document classifier, served from the MLflow model registry (the ``ml`` extra).

@@ -29,10 +29,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pagestream.connectors.bridge import openapi, sse, uploads
 from pagestream.connectors.bridge.audit import AuditLog
-from pagestream.connectors.bridge.auth import Guard, check_exposure, owns, tenant_scope
+from pagestream.connectors.bridge.auth import Guard, KeyChecks, check_exposure, owns, require_operations, tenant_scope
+from pagestream.connectors.bridge.bodylimit import BodyLimit
 from pagestream.connectors.bridge.feed import Feed
 from pagestream.connectors.bridge.lag import LagMonitor
 from pagestream.connectors.bridge.limits import RateLimiter
+from pagestream.connectors.bridge.origin import OriginCheck
 from pagestream.connectors.bridge.problems import EXCEPTION_HANDLERS, Problem, problem_response
 from pagestream.connectors.client import Client
 from pagestream.connectors.objectstore import ObjectStore, ObjectStoreError
@@ -67,6 +69,7 @@ class Bridge:
         self.lag = LagMonitor(settings)
         self.admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
         self.tenants = TenantStore(settings.tenants_file)
+        self.key_checks = KeyChecks(self.tenants, settings.auth_check_workers)
         self.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
         self.failures = RateLimiter(settings.auth_failures_per_second, settings.auth_failures_burst)  # per address
         self.audit = AuditLog(settings, Codecs(registry_client(settings.registry_url), [topics.AUDIT_EVENTS]))
@@ -80,6 +83,7 @@ class Bridge:
     def stop(self) -> None:
         self.lag.stop()
         self.feed.stop()
+        self.key_checks.close()
         self.client.close()
         self.audit.close()
 
@@ -233,6 +237,7 @@ async def prometheus_metrics(request: Request) -> Response:
 
 
 async def consumer_lag(request: Request) -> Response:
+    require_operations(request, request.app.state.bridge.settings)
     return JSONResponse(request.app.state.bridge.lag.snapshot)
 
 
@@ -246,6 +251,9 @@ async def dashboard(request: Request) -> Response:
 
 async def root(request: Request) -> Response:
     return RedirectResponse("/dashboard")
+
+
+_METHODS = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"}
 
 
 class HttpMetrics:
@@ -264,8 +272,9 @@ class HttpMetrics:
             if message["type"] == "http.response.start":
                 endpoint = scope.get("endpoint")
                 route = getattr(endpoint, "__name__", None) or ("static" if scope.get("root_path") else "unmatched")
-                metrics.HTTP_REQUESTS.labels(scope["method"], route, str(message["status"])).inc()
-                metrics.HTTP_SECONDS.labels(scope["method"], route).observe(time.perf_counter() - started)
+                method = scope["method"] if scope["method"] in _METHODS else "other"  # bounded label values
+                metrics.HTTP_REQUESTS.labels(method, route, str(message["status"])).inc()
+                metrics.HTTP_SECONDS.labels(method, route).observe(time.perf_counter() - started)
             await send(message)
 
         await self.app(scope, receive, timed_send)
@@ -315,6 +324,8 @@ def create_app(
     check_exposure(settings)
     app = Starlette(routes=[*routes(), *extra_routes], exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
     app.add_middleware(Guard, settings=settings)
+    app.add_middleware(BodyLimit, settings=settings)
+    app.add_middleware(OriginCheck, settings=settings)
     app.add_middleware(HttpMetrics)
     return app
 

@@ -15,15 +15,16 @@ answers exactly like an unknown one (404), so its existence does not leak.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import math
+from concurrent.futures import ThreadPoolExecutor
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pagestream.connectors.bridge.problems import Problem, problem_response
-from pagestream.connectors.tenants import Caller
+from pagestream.connectors.tenants import Caller, TenantStore
 from pagestream.streams.errors import ServiceError
 from pagestream.streams.settings import Settings
 
@@ -83,6 +84,43 @@ def owns(request: Request, tenant: str) -> bool:
     return who is None or who.tenant == tenant
 
 
+def sees_operations(request: Request, settings: Settings) -> bool:
+    """Whether the caller may read the global operational views (sink state, consumer lag): they
+    show every tenant's volumes, so with auth on only ``PAGESTREAM_OPERATOR_TENANTS`` may."""
+    who = caller(request)
+    return who is None or who.tenant in settings.operator_tenants
+
+
+def require_operations(request: Request, settings: Settings) -> None:
+    if not sees_operations(request, settings):
+        raise Problem(
+            403,
+            "operators_only",
+            "this view shows every tenant's volumes: it answers to the keys of operator tenants only "
+            "(PAGESTREAM_OPERATOR_TENANTS)",
+        )
+
+
+class KeyChecks:
+    """API key checks that a flood of made-up keys cannot turn into a denial of service: a key
+    checked before is answered from memory; a new one costs a scrypt hash (~50 ms) on one of
+    ``workers`` threads of its own, so made-up keys use at most that much CPU and never take the
+    threads that serve pages, while a valid key is always checked (later, never refused)."""
+
+    def __init__(self, tenants: TenantStore, workers: int) -> None:
+        self.tenants = tenants
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="keycheck")
+
+    async def check(self, key: str) -> Caller | None:
+        known = self.tenants.cached(key)
+        if known is not None:
+            return known
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self.tenants.authenticate, key)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
 def note_document(request: Request, doc_id: str) -> None:
     """Name the document a request created, for its audit event."""
     request.scope.setdefault("state", {})["audit_doc_id"] = doc_id
@@ -107,21 +145,9 @@ class Guard:
         if self.settings.auth == "on":
             key = presented_key(request)
             address = client[0] if client else "unknown"
-            backoff = bridge.failures.waiting(address)
-            who = await run_in_threadpool(bridge.tenants.authenticate, key) if key and not backoff else None
+            who = await bridge.key_checks.check(key) if key else None
             state["caller"] = who
-            if key is not None and who is None and not backoff:
-                bridge.failures.take(address)
-            if backoff:
-                refusal = problem_response(
-                    request,
-                    429,
-                    "too_many_failed_keys",
-                    f"{address} sent more than {self.settings.auth_failures_burst} unknown API keys; "
-                    "retry after the Retry-After seconds",
-                )
-                refusal.headers["Retry-After"] = str(max(1, math.ceil(backoff)))
-            elif key is None:
+            if key is None:
                 refusal = problem_response(
                     request,
                     401,
@@ -129,6 +155,15 @@ class Guard:
                     "this bridge requires an API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>' "
                     "(keys come from 'pagestream tenant add NAME')",
                 )
+            elif who is None and (backoff := bridge.failures.take(address)) > 0:
+                refusal = problem_response(
+                    request,
+                    429,
+                    "too_many_failed_keys",
+                    f"{address} sent more than {self.settings.auth_failures_burst} unknown API keys; "
+                    "retry after the Retry-After seconds (a valid key is always accepted)",
+                )
+                refusal.headers["Retry-After"] = str(max(1, math.ceil(backoff)))
             elif who is None:
                 refusal = problem_response(
                     request, 401, "unknown_api_key", "the API key is not known to this bridge (revoked, mistyped, or "

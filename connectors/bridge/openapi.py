@@ -105,7 +105,7 @@ SPEC: dict[str, Any] = {
         },
         "/v1/uploads": {
             "post": {
-                "summary": "A presigned PUT URL for a large document",
+                "summary": "A presigned POST (URL and form fields) for a large document",
                 "requestBody": {
                     "required": False,
                     "content": {
@@ -122,7 +122,10 @@ SPEC: dict[str, Any] = {
                     },
                 },
                 "responses": {
-                    "201": _json(_ref("Upload"), "PUT the file to upload_url, then POST submit_url"),
+                    "201": _json(
+                        _ref("Upload"),
+                        "POST the fields, then the file (multipart part 'file'), to upload_url; then POST submit_url",
+                    ),
                     "400": _PROBLEM,
                     "413": _PROBLEM,
                 },
@@ -214,7 +217,7 @@ SPEC: dict[str, Any] = {
         },
         "/v1/sql": {
             "post": {
-                "summary": "A read-only ClickHouse query (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN, EXISTS)",
+                "summary": "One read-only ClickHouse SELECT over the analytics tables (the caller's rows only)",
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -227,7 +230,13 @@ SPEC: dict[str, Any] = {
                         }
                     },
                 },
-                "responses": {"200": _json(_ref("SqlResult"), "Columns and rows"), "400": _PROBLEM, "503": _PROBLEM},
+                "responses": {
+                    "200": _json(_ref("SqlResult"), "Columns and rows"),
+                    "400": _PROBLEM,
+                    "413": _PROBLEM,
+                    "429": _PROBLEM,
+                    "503": _PROBLEM,
+                },
             }
         },
         "/v1/sink": {
@@ -270,8 +279,12 @@ SPEC: dict[str, Any] = {
         "securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer psk_..."},
             "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
-            "cookie": {"type": "apiKey", "in": "cookie", "name": "pagestream_key",
-                       "description": "For the dashboard's EventSource and images, which cannot set headers."},
+            "cookie": {
+                "type": "apiKey",
+                "in": "cookie",
+                "name": "pagestream_key",
+                "description": "For the dashboard's EventSource and images, which cannot set headers.",
+            },
         },
         "responses": {
             "Problem": {
@@ -304,12 +317,13 @@ SPEC: dict[str, Any] = {
             },
             "Upload": {
                 "type": "object",
-                "required": ["doc_id", "upload_url", "method", "submit_url"],
+                "required": ["doc_id", "upload_url", "method", "fields", "submit_url"],
                 "properties": {
                     "doc_id": {"type": "string"},
                     "tenant": {"type": "string"},
                     "upload_url": {"type": "string", "format": "uri"},
-                    "method": {"type": "string", "const": "PUT"},
+                    "method": {"type": "string", "const": "POST"},
+                    "fields": {"type": "object", "additionalProperties": {"type": "string"}},
                     "expires_at": {"type": "number", "description": "Unix time, seconds"},
                     "max_bytes": {"type": "integer"},
                     "submit_url": {"type": "string"},

@@ -1,10 +1,10 @@
-"""Documents in over HTTP: a multipart upload, or a presigned PUT straight to the object store
+"""Documents in over HTTP: a multipart upload, or a presigned POST straight to the object store
 for large files (then a submit call). Either way the bytes land in the object store and a
 DocumentSubmitted goes to Kafka through the Python client.
 
 Bad input is refused at the door with a problem+json body: a body that is not multipart, a
 missing or empty ``file`` part, a type pagestream does not read (checked by magic bytes, as
-ingest does), and anything over ``PAGESTREAM_MAX_UPLOAD_BYTES`` (413, before it is all read).
+ingest does), and anything over ``PAGESTREAM_MAX_UPLOAD_BYTES`` (413, while it is read: ``bodylimit``).
 """
 
 from __future__ import annotations
@@ -19,27 +19,16 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.types import Message
 
 from pagestream.agents.ingest import ACCEPTED, sniff_kind
 from pagestream.connectors.bridge.auth import note_document, owns, tenant_scope
+from pagestream.connectors.bridge.bodylimit import upload_too_large
 from pagestream.connectors.bridge.problems import Problem
 from pagestream.connectors.client import source_key
-from pagestream.connectors.objectstore import ObjectStoreError, safe_part
+from pagestream.connectors.objectstore import ObjectStore, ObjectStoreError, safe_part
 
-_MULTIPART_OVERHEAD = 64 * 1024  # boundaries and headers around the file in a multipart body
 _UPLOADS_PREFIX = "_uploads"  # pending presigned uploads; tenants cannot be named like this
-
-
-class _TooLarge(Exception):
-    pass
-
-
-def _too_large(limit: int, size: int | None = None) -> Problem:
-    got = f"{size} bytes" if size is not None else "more"
-    return Problem(
-        413, "upload_too_large", f"the document has {got}; the limit is {limit} bytes (PAGESTREAM_MAX_UPLOAD_BYTES)"
-    )
+_SWEEP_SECONDS = 60.0
 
 
 def _tenant(request: Request, value: Any) -> str:
@@ -104,25 +93,8 @@ async def upload_document(request: Request) -> JSONResponse:
             "send the document as multipart/form-data with a 'file' part, or use POST /v1/uploads for a "
             "presigned upload URL",
         )
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit + _MULTIPART_OVERHEAD:
-        raise _too_large(limit, int(declared))
-
-    received = 0
-
-    async def counting_receive() -> Message:
-        nonlocal received
-        message = await request.receive()
-        received += len(message.get("body", b""))
-        if received > limit + _MULTIPART_OVERHEAD:
-            raise _TooLarge
-        return message
-
-    counted = Request(request.scope, counting_receive)
-    try:
-        form = await counted.form(max_files=1, max_fields=10)
-    except _TooLarge:
-        raise _too_large(limit) from None
+    try:  # the body's size is bounded while it is read (bodylimit.BodyLimit)
+        form = await request.form(max_files=1, max_fields=10)
     except MultiPartException as exc:
         raise Problem(400, "malformed_upload", f"the multipart body could not be read: {exc.message}") from None
     try:
@@ -132,7 +104,7 @@ async def upload_document(request: Request) -> JSONResponse:
         filename = upload.filename or "document"
         data = await upload.read()
         if len(data) > limit:
-            raise _too_large(limit, len(data))
+            raise upload_too_large(limit, len(data))
         _check_type(data, filename)
         tenant = _tenant(request, form.get("tenant"))
         options = _options(form)
@@ -159,9 +131,36 @@ def _marker_key(doc_id: str) -> str:
     return f"{_UPLOADS_PREFIX}/{doc_id}.json"
 
 
+def sweep_expired_uploads(store: ObjectStore, now: float) -> int:
+    """Remove the markers of presigned uploads whose grant has expired, and what was uploaded for
+    them but never submitted; how many were removed."""
+    removed = 0
+    for key in store.keys(_UPLOADS_PREFIX):
+        try:
+            marker = json.loads(store.get(f"s3://{store.bucket}/{key}"))
+        except (ObjectStoreError, ValueError):
+            continue
+        if marker.get("expires_at", 0) <= now:
+            if store.size(upload := source_key(marker["tenant"], marker["doc_id"], "upload")) is not None:
+                store.remove(upload)
+            store.remove(key)
+            removed += 1
+    return removed
+
+
+async def _sweep_now_and_then(bridge: Any) -> None:
+    """Sweep expired uploads at most once a minute, on the way of creating new ones."""
+    now = time.time()
+    if now - getattr(bridge, "uploads_swept_at", 0.0) >= _SWEEP_SECONDS:
+        bridge.uploads_swept_at = now
+        await run_in_threadpool(sweep_expired_uploads, bridge.store, now)
+
+
 async def create_upload(request: Request) -> JSONResponse:
-    """POST /v1/uploads: a presigned PUT URL for one large document, and its doc_id."""
+    """POST /v1/uploads: a presigned POST (URL and form fields) for one large document, and its
+    doc_id; the object store refuses a file over the upload limit."""
     bridge = request.app.state.bridge
+    await _sweep_now_and_then(bridge)
     body = await _json_body(request)
     tenant = _tenant(request, body.get("tenant"))
     filename = str(body.get("filename") or "document")
@@ -169,19 +168,22 @@ async def create_upload(request: Request) -> JSONResponse:
     if size is not None and (not isinstance(size, int) or size < 0):
         raise Problem(400, "bad_size", "size_bytes must be a non-negative integer")
     if size is not None and size > bridge.settings.max_upload_bytes:
-        raise _too_large(bridge.settings.max_upload_bytes, size)
+        raise upload_too_large(bridge.settings.max_upload_bytes, size)
     doc_id = uuid.uuid4().hex
     note_document(request, doc_id)
     expiry = bridge.settings.presign_expiry_seconds
     marker = {"doc_id": doc_id, "tenant": tenant, "filename": filename, "expires_at": time.time() + expiry}
     store = bridge.store
     await run_in_threadpool(store.put, _marker_key(doc_id), json.dumps(marker).encode(), "application/json")
-    url = await run_in_threadpool(store.presigned_put, source_key(tenant, doc_id, "upload"), expiry)
+    url, fields = await run_in_threadpool(
+        store.presigned_post, source_key(tenant, doc_id, "upload"), bridge.settings.max_upload_bytes, expiry
+    )
     body = {
         "doc_id": doc_id,
         "tenant": tenant,
         "upload_url": url,
-        "method": "PUT",
+        "method": "POST",
+        "fields": fields,
         "expires_at": marker["expires_at"],
         "max_bytes": bridge.settings.max_upload_bytes,
         "submit_url": f"/v1/documents/{doc_id}/submit",
@@ -208,14 +210,21 @@ async def submit_upload(request: Request) -> JSONResponse:
         )
     tenant, filename = marker["tenant"], marker["filename"]
     key = source_key(tenant, doc_id, "upload")
+    if marker["expires_at"] <= time.time():
+        await run_in_threadpool(sweep_expired_uploads, store, time.time())
+        raise Problem(
+            410, "upload_expired", f"the upload grant for {doc_id} has expired; ask for a new one with POST /v1/uploads"
+        )
     size = await run_in_threadpool(store.size, key)
     if size is None:
         raise Problem(
-            409, "nothing_uploaded", f"nothing was uploaded for {doc_id}: PUT the file to its upload_url first"
+            409,
+            "nothing_uploaded",
+            f"nothing was uploaded for {doc_id}: POST the file to its upload_url with its fields first",
         )
     if size > bridge.settings.max_upload_bytes:
         await run_in_threadpool(store.remove, key)
-        raise _too_large(bridge.settings.max_upload_bytes, size)
+        raise upload_too_large(bridge.settings.max_upload_bytes, size)
     stored, head = await run_in_threadpool(store.digest, key)
     _check_type(head, filename)
     await run_in_threadpool(bridge.client.submit_stored, doc_id, stored, tenant=tenant, filename=filename, **options)

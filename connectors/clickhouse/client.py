@@ -28,7 +28,8 @@ def writer_client(settings: Settings) -> Client:
 
 
 def reader_client(settings: Settings, table_filters: dict[str, str] | None = None) -> Client:
-    """A client for untrusted read queries: bounded rows and time, and read-only; with
+    """A client for untrusted read queries: bounded memory, rows read, result size and time, and
+    read-only; with
     ``table_filters`` (``additional_table_filters``) it sees only the rows they let through.
 
     ``readonly`` comes last: once set it forbids changing settings. chDB keeps it for the
@@ -38,7 +39,10 @@ def reader_client(settings: Settings, table_filters: dict[str, str] | None = Non
     limits = {
         "max_result_rows": settings.sql_max_rows + 1,
         "result_overflow_mode": "break",
+        "max_result_bytes": settings.sql_max_result_bytes,
         "max_execution_time": int(settings.sql_timeout_seconds),
+        "max_memory_usage": settings.sql_max_memory_bytes,
+        "max_rows_to_read": settings.sql_max_rows_read,
         **({"additional_table_filters": table_filters} if table_filters else {}),
         "readonly": 1 if is_embedded(settings) else 2,
     }

@@ -21,7 +21,6 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator
-from functools import partial
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
@@ -31,10 +30,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from pagestream.connectors.bridge.auth import sees_operations
 from pagestream.connectors.clickhouse.client import reader_client
 from pagestream.connectors.clickhouse.consumer import SinkRunner
-from pagestream.connectors.clickhouse.sql import SqlError, run_query
-from pagestream.connectors.clickhouse.tenantsql import SELECT_STATEMENTS, check_ast, tenant_filters
+from pagestream.connectors.clickhouse.fairqueue import FairQueue, QueueFull
+from pagestream.connectors.clickhouse.sql import QueryResult, SqlError, run_query
+from pagestream.connectors.clickhouse.tenantsql import tenant_filters
 from pagestream.connectors.objectstore import ObjectStore, ObjectStoreError
 from pagestream.connectors.results import download_urls
 from pagestream.streams.errors import PagestreamError
@@ -56,16 +57,23 @@ def problem(status: int, title: str, detail: str, kind: str) -> JSONResponse:
 
 
 class ClickHouseService:
-    """Sink thread plus read-only SQL access to the same database, for one ASGI app."""
+    """Sink thread plus read-only SQL access to the same database, for one ASGI app.
+
+    Callers' queries run on a ``FairQueue`` (their own threads, one query per tenant at a time,
+    round robin), each tenant on its own session (``tenantsql``), the local caller (auth off) on
+    one unfiltered session; the service's own lookups (a document's tenant) on a third."""
+
+    _LOCAL = "*"  # the lane and session of the caller when authentication is off
 
     def __init__(self, settings: Settings, *, run_sink: bool = True) -> None:
         self.settings = settings
         self.runner = SinkRunner(settings)
         self.run_sink = run_sink
-        self._reader: Client | None = None
-        self._tenant_readers: OrderedDict[str, Client] = OrderedDict()  # most recently used last
+        self.queue = FairQueue(settings.sql_workers, settings.sql_max_waiting)
+        self._lookup: Client | None = None
+        self._readers: OrderedDict[str, Client] = OrderedDict()  # by lane, most recently used last
         self._store = ObjectStore(settings)
-        self._lock = threading.Lock()  # one query at a time on the reader's session
+        self._lock = threading.Lock()  # guards the sessions; each lane runs one query at a time
         self.routes = [
             Route("/v1/sql", self.sql, methods=["POST"]),
             Route("/v1/sink", self.sink_status, methods=["GET"]),
@@ -83,52 +91,60 @@ class ClickHouseService:
 
     def close(self) -> None:
         self.runner.stop()
+        self.queue.close()
         with self._lock:
-            for reader in [self._reader, *self._tenant_readers.values()]:
+            for reader in [self._lookup, *self._readers.values()]:
                 if reader is not None:
                     reader.close()
-            self._reader = None
-            self._tenant_readers.clear()
+            self._lookup = None
+            self._readers.clear()
 
     # --- queries --------------------------------------------------------------------------------
 
-    def query(self, sql: str, parameters: dict[str, Any] | None = None, tenant: str | None = None) -> Any:
-        """Run a read-only query on the reader (made once the sink has created the database); with
-        ``tenant``, on that tenant's session and only if it reads that tenant's tables
-        (``tenantsql``)."""
-        with self._lock:
-            if self._reader is None:
-                if self.run_sink and self.runner.state in ("stopped", "connecting"):
-                    raise DatabaseNotReady(self.runner.status()["last_error"] or "the sink is still starting")
-                self._reader = reader_client(self.settings)
-            if parameters is not None:
-                return self._reader.query(sql, parameters=parameters).result_rows
-            max_rows = self.settings.sql_max_rows
-            if tenant is None:
-                return run_query(self._reader, sql, max_rows, partial(check_ast, database=None))
-            reader = self._tenant_reader(tenant)
-            return run_query(
-                reader, sql, max_rows, partial(check_ast, database=self.settings.clickhouse_database), SELECT_STATEMENTS
-            )
+    def _ready(self) -> Client:
+        """The service's own session, made once the sink has created the database."""
+        if self._lookup is None:
+            if self.run_sink and self.runner.state in ("stopped", "connecting"):
+                raise DatabaseNotReady(
+                    "the analytics database is not ready: the sink is still connecting to it; try again shortly"
+                )
+            self._lookup = reader_client(self.settings)
+        return self._lookup
 
-    def _tenant_reader(self, tenant: str) -> Client:
-        """The tenant's read-only session (kept for the most recently active tenants)."""
-        if tenant in self._tenant_readers:
-            self._tenant_readers.move_to_end(tenant)
-            return self._tenant_readers[tenant]
-        database = self.settings.clickhouse_database
-        assert self._reader is not None
-        tables = [
-            row[0]
-            for row in self._reader.query(
-                "SELECT name FROM system.tables WHERE database = {db:String}", parameters={"db": database}
-            ).result_rows
-        ]
-        reader = reader_client(self.settings, tenant_filters(tenant, database, tables))
-        self._tenant_readers[tenant] = reader
-        while len(self._tenant_readers) > self.settings.sql_tenant_readers:
-            self._tenant_readers.popitem(last=False)[1].close()
-        return reader
+    def lookup(self, sql: str, parameters: dict[str, Any]) -> list[Any]:
+        """Rows of one of the service's own parameterised queries (never a caller's text)."""
+        with self._lock:
+            return self._ready().query(sql, parameters=parameters).result_rows
+
+    def _reader(self, lane: str) -> Client:
+        """The session of a lane: a tenant's filtered one, or the local caller's (kept for the
+        most recently active lanes)."""
+        with self._lock:
+            lookup = self._ready()
+            if lane in self._readers:
+                self._readers.move_to_end(lane)
+                return self._readers[lane]
+            database = self.settings.clickhouse_database
+            filters = None
+            if lane != self._LOCAL:
+                tables = [
+                    row[0]
+                    for row in lookup.query(
+                        "SELECT name FROM system.tables WHERE database = {db:String}", parameters={"db": database}
+                    ).result_rows
+                ]
+                filters = tenant_filters(lane, database, tables)
+            reader = reader_client(self.settings, filters)
+            self._readers[lane] = reader
+            while len(self._readers) > self.settings.sql_tenant_readers:
+                self._readers.popitem(last=False)[1].close()
+            return reader
+
+    def query(self, sql: str, tenant: str | None = None) -> QueryResult:
+        """Run a caller's query on its lane's session: one SELECT of the analytics tables
+        (``sql.parse_select``), with ``tenant`` only that tenant's rows."""
+        reader = self._reader(tenant or self._LOCAL)
+        return run_query(reader, sql, self.settings.sql_max_rows, self.settings.clickhouse_database)
 
     async def sql(self, request: Request) -> JSONResponse:
         try:
@@ -139,18 +155,26 @@ class ClickHouseService:
         if not isinstance(query, str):
             return problem(400, "Bad request", 'send JSON: {"query": "SELECT ..."}', "bad-request")
         who = request.scope.get("state", {}).get("caller")  # set by the bridge's Guard (auth on)
+        tenant = who.tenant if who else None
         try:
-            result = await run_in_threadpool(self.query, query, None, who.tenant if who else None)
+            result = await self.queue.run(tenant or self._LOCAL, lambda: self.query(query, tenant))
+        except QueueFull as exc:
+            response = problem(429, "Too many requests", exc.message, "sql-queue-full")
+            response.headers["Retry-After"] = "1"
+            return response
         except DatabaseNotReady as exc:
             return problem(503, "Analytics database not ready", exc.message, "not-ready")
         except SqlError as exc:
             return problem(400, "SQL error", exc.message, exc.code.replace("_", "-"))
-        except Exception as exc:  # the database went away under us: say so, without a trace
+        except Exception:  # the database went away under us: say so, without a trace or its text
             log.exception("query failed")
-            return problem(503, "Analytics database unavailable", f"{type(exc).__name__}: {exc}", "unavailable")
+            return problem(503, "Analytics database unavailable", "the query could not run; try again", "unavailable")
         return JSONResponse(result.as_json())
 
-    async def sink_status(self, _request: Request) -> JSONResponse:
+    async def sink_status(self, request: Request) -> JSONResponse:
+        if not sees_operations(request, self.settings):
+            return problem(403, "Forbidden", "the sink's state answers to operator tenants only "
+                           "(PAGESTREAM_OPERATOR_TENANTS)", "operators-only")  # fmt: skip
         return JSONResponse(self.runner.status())
 
     async def files(self, request: Request) -> JSONResponse:
@@ -158,22 +182,22 @@ class ClickHouseService:
         doc_id = request.path_params["doc_id"]
         try:
             rows = await run_in_threadpool(
-                self.query,
+                self.lookup,
                 "SELECT tenant FROM documents FINAL WHERE doc_id = {doc_id:String} LIMIT 1",
                 {"doc_id": doc_id},
             )
         except DatabaseNotReady as exc:
             return problem(503, "Analytics database not ready", exc.message, "not-ready")
-        except Exception as exc:  # the database went away under us
+        except Exception:  # the database went away under us
             log.exception("document lookup failed")
-            return problem(503, "Analytics database unavailable", f"{type(exc).__name__}: {exc}", "unavailable")
+            return problem(503, "Analytics database unavailable", "the lookup could not run; try again", "unavailable")
         who = request.scope.get("state", {}).get("caller")
         if not rows or (who is not None and rows[0][0] != who.tenant):  # another tenant's: as if unknown
             return problem(404, "Unknown document", f"no completed document with id {doc_id!r}", "unknown-document")
         expires = dt.timedelta(seconds=self.settings.presign_expiry_seconds)
         try:
             urls = await run_in_threadpool(download_urls, self._store, rows[0][0], doc_id, expires)
-        except ObjectStoreError as exc:
-            return problem(503, "Object store unavailable", exc.message, "unavailable")
+        except ObjectStoreError:
+            log.exception("presigning download URLs failed")
+            return problem(503, "Object store unavailable", "the object store did not answer; try again", "unavailable")
         return JSONResponse(urls)
-

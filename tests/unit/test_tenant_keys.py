@@ -17,7 +17,7 @@ from pagestream.connectors.bridge.limits import RateLimiter
 from pagestream.connectors.clickhouse.client import reader_client, writer_client
 from pagestream.connectors.clickhouse.schema import migrate
 from pagestream.connectors.clickhouse.sql import SqlError, run_query
-from pagestream.connectors.clickhouse.tenantsql import SELECT_STATEMENTS, check_ast, tenant_filters
+from pagestream.connectors.clickhouse.tenantsql import tenant_filters
 from pagestream.connectors.tenants import TenantError, TenantStore
 from pagestream.streams.errors import ServiceError
 from pagestream.streams.settings import Settings
@@ -90,8 +90,7 @@ def test_a_tenant_session_sees_only_its_rows_and_cannot_reach_around(db) -> None
     settings, tables = db
     database = settings.clickhouse_database
     reader = reader_client(settings, tenant_filters("alpha", database, tables))
-    run = partial(run_query, reader, max_rows=100, check=partial(check_ast, database=database),
-                  statements=SELECT_STATEMENTS)  # fmt: skip
+    run = partial(run_query, reader, max_rows=100, database=database)
     try:
         seen = {
             "SELECT doc_id FROM documents FINAL ORDER BY doc_id": [["a1"], ["a2"]],
@@ -111,10 +110,10 @@ def test_a_tenant_session_sees_only_its_rows_and_cannot_reach_around(db) -> None
             "SELECT 1 WHERE 'x' IN system.processes": "outside the analytics database",
             "SELECT file('/etc/hostname')": "file()",
             "SELECT count() FROM documents SETTINGS additional_table_filters = {}": "readonly mode",
-            "SHOW TABLES": "only read-only queries are accepted (SELECT, WITH)",
-            "DESCRIBE documents": "only read-only queries are accepted (SELECT, WITH)",
-            "INSERT INTO documents SELECT * FROM documents": "only read-only",
-            "SELECT 1; SELECT 2": "",
+            "SHOW TABLES": "is accepted, not ShowTables",
+            "DESCRIBE documents": "is accepted, not Describe",
+            "INSERT INTO documents SELECT * FROM documents": "is accepted, not Insert",
+            "SELECT 1; SELECT 2": "Multi-statements are not allowed",
         }
         for query, says in refused.items():
             with pytest.raises(SqlError, match=None) as caught:
