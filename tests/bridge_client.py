@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import subprocess
+import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -62,3 +67,38 @@ def read_sse(
             name, _, value = line.partition(":")
             fields[name] = value[1:] if value.startswith(" ") else value
     return 200, events
+
+
+@contextlib.contextmanager
+def running_bridge(settings) -> Iterator[None]:
+    """The bridge as `pagestream up` runs it (with the ClickHouse sink and its SQL endpoint) on
+    ``settings.bridge_port`` in this process, until the block ends."""
+    import uvicorn
+
+    from pagestream.connectors.bridge.app import create_app
+    from pagestream.connectors.clickhouse.http import ClickHouseService
+
+    clickhouse = ClickHouseService(settings)
+    app = create_app(settings, clickhouse.routes, [clickhouse.lifespan])
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=settings.bridge_port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert server.started
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+def add_tenant(state_dir: Path, name: str) -> dict:
+    """`pagestream tenant add NAME --json`, as an operator runs it."""
+    out = subprocess.run(
+        [sys.executable, "-m", "pagestream.streams.cli", "tenant", "add", name, "--json"],
+        env={**os.environ, "PAGESTREAM_STATE_DIR": str(state_dir)},
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    return json.loads(out.stdout)

@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -20,23 +19,12 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from pagestream.connectors.bridge.app import create_app
-from pagestream.connectors.clickhouse.http import ClickHouseService
 from pagestream.streams import topics
-from tests.bridge_client import read_sse
+from tests.bridge_client import add_tenant, read_sse, running_bridge
 from tests.conftest import read_topic, text_image
 
 pytestmark = pytest.mark.kafka
 PROBLEM = "application/problem+json"
-
-
-def add_tenant(state_dir: Path, name: str) -> dict:
-    """`pagestream tenant add NAME --json`, as an operator runs it."""
-    out = subprocess.run(
-        [sys.executable, "-m", "pagestream.streams.cli", "tenant", "add", name, "--json"],
-        env={**os.environ, "PAGESTREAM_STATE_DIR": str(state_dir)},
-        capture_output=True, text=True, check=True, timeout=60,
-    )  # fmt: skip
-    return json.loads(out.stdout)
 
 
 def problem(response: httpx.Response, status: int, kind: str) -> dict:
@@ -50,8 +38,6 @@ def problem(response: httpx.Response, status: int, kind: str) -> dict:
 @pytest.fixture(scope="module")
 def secured(stack, chdb_state: Path, tmp_path_factory: pytest.TempPathFactory):
     """The bridge with auth on, on a real port, with its own sink into the process's chDB."""
-    import uvicorn
-
     state = tmp_path_factory.mktemp("tenants-state")
     settings = stack.model_copy(
         update={
@@ -72,20 +58,8 @@ def secured(stack, chdb_state: Path, tmp_path_factory: pytest.TempPathFactory):
     )  # fmt: skip
     assert [t["tenant"] for t in json.loads(listed.stdout)] == ["iso-a", "iso-b"]
     assert keys["iso-a"]["api_key"] not in (state / "tenants.json").read_text()
-    clickhouse = ClickHouseService(settings)
-    app = create_app(settings, clickhouse.routes, [clickhouse.lifespan])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=settings.bridge_port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert server.started
-    try:
+    with running_bridge(settings):
         yield settings, keys
-    finally:
-        server.should_exit = True
-        thread.join(30)
 
 
 def auth(keys: dict, name: str) -> dict[str, str]:
