@@ -300,7 +300,7 @@ class LimitSettings(BaseModel):
 
 
 class BridgeSettings(BaseModel):
-    """HTTP bridge (connectors/bridge): uploads, SSE, dashboard and metrics endpoints."""
+    """HTTP bridge: uploads, status, SSE streams, the dashboard and metrics endpoints (connectors/bridge)."""
 
     bridge_host: str = Field(default="127.0.0.1", description="Where the bridge and the workers' metrics listen.")
     bridge_port: int = Field(default=8000, description="Port of the HTTP bridge.")
