@@ -15,7 +15,7 @@ import json
 import re
 from typing import Any
 
-from pagestream.agents.markdown import page_markdown
+from pagestream.connectors.markdown import page_markdown
 from pagestream.connectors.objectstore import ObjectStore, StoredObject, document_prefix
 
 

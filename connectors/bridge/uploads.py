@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import Message
 
-from pagestream.agents.ingest import ACCEPTED, sniff_kind
+from pagestream.agents.ingest.core.document import ACCEPTED, sniff_kind
 from pagestream.connectors.bridge.auth import note_document, owns, tenant_scope
 from pagestream.connectors.bridge.problems import Problem
 from pagestream.connectors.client import source_key

@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from pagestream.connectors.clickhouse.client import reader_client
+from pagestream.connectors.clickhouse.connections import reader_client
 from pagestream.connectors.clickhouse.consumer import SinkRunner
 from pagestream.connectors.clickhouse.sql import SqlError, run_query
 from pagestream.connectors.clickhouse.tenantsql import SELECT_STATEMENTS, check_ast, tenant_filters

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from pagestream.agents.evaluation import ground_truth_text, word_recall
-from pagestream.connectors.services import service_env
 from pagestream.streams import topics
+from pagestream.streams.cli.eval.measures import ground_truth_text, word_recall
+from pagestream.streams.cli.supervisor import service_env
 from tests.conftest import EVALDATA, evaldata_doc, read_topic, text_image
 from tests.e2e.test_submit_cli import submit
 

@@ -14,10 +14,13 @@ from typing import Any
 import faust
 import pytest
 
-from pagestream.agents import assemble, layout, validate
-from pagestream.agents.context import StageContext
-from pagestream.agents.layout_analysis import analyse_page
-from pagestream.agents.layout_model import process_model
+from pagestream.agents.assemble import agent as assemble
+from pagestream.agents.layout import agent as layout
+from pagestream.agents.layout.core.analysis import analyse_page
+from pagestream.agents.layout.core.model import process_model
+from pagestream.agents.layout.core.page import region_record
+from pagestream.agents.runtime.context import StageContext
+from pagestream.agents.validate import agent as validate
 from pagestream.connectors.objectstore import ObjectStoreError, StoredObject, parse_uri
 from pagestream.streams import topics
 from pagestream.streams.codec import Codecs, register_all, registry_client
@@ -165,7 +168,7 @@ def test_assemble_agent_assembles_once_in_page_order(ctx: RecordingContext) -> N
 def test_validate_agent_extracts_and_judges_a_typed_document(ctx: RecordingContext) -> None:
     _, gt = evaldata_doc("syn-0009-receipt")  # printed total is wrong
     page = gt["pages"][0]
-    regions = [layout.region_record(r) for r in analyse_page(page["lines"], page["width"], page["height"])]
+    regions = [region_record(r) for r in analyse_page(page["lines"], page["width"], page["height"])]
     result = {
         "page_no": 1,
         "lines": page["lines"],

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pagestream.agents.assemble import add_page, assembled_record, document_status, is_complete, tombstone, without_text
+from pagestream.agents.assemble.core import add_page, assembled_record, document_status, is_complete, tombstone
+from pagestream.agents.common.records import without_text
 
 
 def page(no: int, status: str = "OK", count: int = 3) -> dict:

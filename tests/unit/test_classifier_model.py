@@ -16,8 +16,8 @@ import faust
 import pytest
 from mlflow import MlflowClient
 
-from pagestream.agents import classify
-from pagestream.agents.classifier import corpus, registry, train
+from pagestream.agents.classify import agent as classify
+from pagestream.agents.classify.classifier import corpus, registry, train
 from pagestream.streams import topics
 from pagestream.streams.codec import Codecs, register_all, registry_client
 from pagestream.streams.settings import Settings

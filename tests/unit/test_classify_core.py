@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from pagestream.agents import assemble, classify
-from pagestream.agents.classifier import corpus, textgen, votes
-from pagestream.agents.classifier.features import FEATURE_NAMES, layout_features, reading_order_text
-from pagestream.agents.classifier.train import check_held_out, confusion, macro_f1
+from pagestream.agents.assemble import core as assemble
+from pagestream.agents.classify import core as classify
+from pagestream.agents.classify.classifier import corpus, textgen, votes
+from pagestream.agents.classify.classifier.features import FEATURE_NAMES, layout_features, reading_order_text
+from pagestream.agents.classify.classifier.train import check_held_out, confusion, macro_f1
 from pagestream.streams.errors import PagestreamError
 
 

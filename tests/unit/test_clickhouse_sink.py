@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from clickhouse_connect.driver.client import Client
 
-from pagestream.connectors.clickhouse.client import writer_client
+from pagestream.connectors.clickhouse.connections import writer_client
 from pagestream.connectors.clickhouse.consumer import SinkRunner
 from pagestream.connectors.clickhouse.rows import Origin, document_rows
 from pagestream.connectors.clickhouse.schema import MIGRATIONS, TABLES, applied_versions, migrate
@@ -259,8 +259,8 @@ def test_the_runner_keeps_trying_while_the_server_is_unreachable(tmp_path: Path)
 def test_labels_and_replays_land_beside_the_pipeline_result(client: Client, db: str) -> None:
     """A replayed model's result is its own row (keyed by model version), never the document's;
     a replay by the same version again replaces its row; a later label replaces the earlier."""
-    from pagestream.agents.classifier.model import Prediction
-    from pagestream.streams.replay import ModelRef, replayed_record
+    from pagestream.agents.classify.classifier.model import Prediction
+    from pagestream.streams.cli.reclassify import ModelRef, replayed_record
 
     sink = ClickHouseSink(client, db)
     doc = {**completed(pages=2), "doc_type": "invoice", "classifier_version": "pagestream-doctype/1"}

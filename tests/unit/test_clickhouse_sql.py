@@ -12,11 +12,11 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from pagestream.connectors.clickhouse.client import reader_client, writer_client
+from pagestream.connectors.clickhouse.connections import reader_client, writer_client
 from pagestream.connectors.clickhouse.http import ClickHouseService
 from pagestream.connectors.clickhouse.schema import migrate
 from pagestream.connectors.clickhouse.sql import SqlError, check_read_only, run_query
-from pagestream.connectors.clickhouse.sqlclient import format_table
+from pagestream.streams.cli.sql_command import format_table
 from pagestream.streams.settings import Settings
 
 

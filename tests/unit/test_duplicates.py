@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pagestream.agents.duplicates import admit, rejected
+from pagestream.agents.ingest.core.admission import admit, rejected
 
 FIRST = {"doc_id": "d1", "tenant": "acme", "sha256": "a" * 64}
 

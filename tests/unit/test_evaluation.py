@@ -1,4 +1,4 @@
-from pagestream.agents.evaluation import cer, word_precision, word_recall
+from pagestream.streams.cli.eval.measures import cer, word_precision, word_recall
 
 
 def test_word_recall_is_a_multiset_overlap() -> None:

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pagestream.agents.extract import extract
-from pagestream.agents.layout import region_record
-from pagestream.agents.layout_analysis import analyse_page
-from pagestream.agents.normalize import iban_valid, parse_amount, parse_date
+from pagestream.agents.layout.core.analysis import analyse_page
+from pagestream.agents.layout.core.page import region_record
+from pagestream.agents.validate.core.extract import extract
+from pagestream.agents.validate.core.normalize import iban_valid, parse_amount, parse_date
 from tests.conftest import EVALDATA, evaldata_doc
 
 TYPES = {"id_card": "id_document"}
@@ -134,8 +134,8 @@ def test_unknown_type_extracts_nothing() -> None:
 
 
 def test_invoice_from_real_ocr() -> None:
-    from pagestream.agents.engines_tesseract import TesseractEngine
-    from pagestream.agents.ocr import lines_of
+    from pagestream.agents.common.records import lines_of
+    from pagestream.agents.ocr.core.engines.tesseract import TesseractEngine
     from pagestream.streams.settings import Settings
 
     engine = TesseractEngine("eng", Settings().tessdata)

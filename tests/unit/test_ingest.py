@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pagestream.agents.ingest import Limits, inspect_file, render_page, sniff_kind
+from pagestream.agents.ingest.core.document import Limits, inspect_file, render_page, sniff_kind
 from pagestream.streams.errors import InvalidDocument
 from tests.conftest import REPO, text_image
 

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pagestream.agents.layout_analysis import analyse_page, page_text
-from pagestream.agents.layout_model import process_model
-from pagestream.agents.layout_order import reading_order
-from pagestream.agents.layout_score import f1_table, match_counts
-from pagestream.agents.markdown import page_markdown
+from pagestream.agents.layout.core.analysis import analyse_page, page_text
+from pagestream.agents.layout.core.model import process_model
+from pagestream.agents.layout.core.order import reading_order
+from pagestream.connectors.markdown import page_markdown
+from pagestream.streams.cli.eval.layout_score import f1_table, match_counts
 from tests.conftest import EVALDATA, evaldata_doc
 
 

@@ -8,10 +8,10 @@ import pypdfium2 as pdfium
 import pytest
 from PIL import Image
 
-from pagestream.agents.engines import EngineCache
-from pagestream.agents.engines_tesseract import TesseractEngine
-from pagestream.agents.evaluation import ground_truth_text, word_precision, word_recall
-from pagestream.agents.ocr_result import EngineSpec
+from pagestream.agents.common.ocr_result import EngineSpec
+from pagestream.agents.ocr.core.engines import EngineCache
+from pagestream.agents.ocr.core.engines.tesseract import TesseractEngine
+from pagestream.streams.cli.eval.measures import ground_truth_text, word_precision, word_recall
 from pagestream.streams.errors import PageFailed
 from pagestream.streams.settings import Settings
 from tests.conftest import EVALDATA, text_image

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pagestream.agents.cascade import CascadeEngine
-from pagestream.agents.engines import EngineCache
-from pagestream.agents.engines_paddleocr import check_model_dir
-from pagestream.agents.evaluation import ground_truth_text, word_precision, word_recall
-from pagestream.agents.ocr_result import EngineSpec
+from pagestream.agents.common.ocr_result import EngineSpec
+from pagestream.agents.ocr.core.engines import EngineCache
+from pagestream.agents.ocr.core.engines.cascade import CascadeEngine
+from pagestream.agents.ocr.core.engines.paddleocr import check_model_dir
+from pagestream.streams.cli.eval.measures import ground_truth_text, word_precision, word_recall
 from pagestream.streams.errors import PageFailed
 from pagestream.streams.settings import Settings
 from tests.conftest import EVALDATA

@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from pagestream.agents.evaluation import edit_distance
-from pagestream.agents.ocr import engine_spec
-from pagestream.agents.ocr_eval import EvalDataError, evaluate, load_pages, score, table
+from pagestream.agents.ocr.core.reader import engine_spec
+from pagestream.streams.cli.eval.measures import edit_distance
+from pagestream.streams.cli.eval.ocr_eval import EvalDataError, evaluate, load_pages, score, table
 from pagestream.streams.settings import Settings
 from tests.conftest import EVALDATA
 

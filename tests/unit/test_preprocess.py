@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pagestream.agents.engines_tesseract import TesseractEngine
-from pagestream.agents.evaluation import word_recall
-from pagestream.agents.preprocess import check_steps, estimate_skew, prepare
+from pagestream.agents.ocr.core.engines.tesseract import TesseractEngine
+from pagestream.agents.ocr.core.preprocess import check_steps, estimate_skew, prepare
+from pagestream.streams.cli.eval.measures import word_recall
 from pagestream.streams.errors import PageFailed
 from pagestream.streams.settings import Settings
 from tests.conftest import EVALDATA

@@ -10,10 +10,10 @@ import pytest
 from fastavro import parse_schema
 from fastavro.validation import validate
 
-from pagestream.agents.classifier.model import Prediction
+from pagestream.agents.classify.classifier.model import Prediction
 from pagestream.schemas import avro_dir
-from pagestream.streams.cli import parse_since
-from pagestream.streams.replay import ModelRef, latest_results, page_texts, replayed_record
+from pagestream.streams.cli.main import parse_since
+from pagestream.streams.cli.reclassify import ModelRef, latest_results, page_texts, replayed_record
 
 AT = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
 MODEL = ModelRef("pagestream-doctype", "challenger", "7")

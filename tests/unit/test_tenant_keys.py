@@ -14,7 +14,7 @@ import pytest
 
 from pagestream.connectors.bridge.auth import check_exposure
 from pagestream.connectors.bridge.limits import RateLimiter
-from pagestream.connectors.clickhouse.client import reader_client, writer_client
+from pagestream.connectors.clickhouse.connections import reader_client, writer_client
 from pagestream.connectors.clickhouse.schema import migrate
 from pagestream.connectors.clickhouse.sql import SqlError, run_query
 from pagestream.connectors.clickhouse.tenantsql import SELECT_STATEMENTS, check_ast, tenant_filters

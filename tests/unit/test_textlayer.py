@@ -10,10 +10,10 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 import pytest
 
-from pagestream.agents.evaluation import ground_truth_text, word_precision, word_recall
-from pagestream.agents.ingest import Limits, render_page
-from pagestream.agents.ocr_result import OcrLine, OcrWord
-from pagestream.agents.textlayer import TextLayerRules, judge, text_layer
+from pagestream.agents.common.ocr_result import OcrLine, OcrWord
+from pagestream.agents.ingest.core.document import Limits, render_page
+from pagestream.agents.ingest.core.textlayer import TextLayerRules, judge, text_layer
+from pagestream.streams.cli.eval.measures import ground_truth_text, word_precision, word_recall
 from tests.conftest import EVALDATA
 
 RULES = TextLayerRules(min_chars=20, max_garbage=0.1)

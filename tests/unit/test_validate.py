@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from pagestream.agents.extract import Extraction, Field, extract
-from pagestream.agents.geometry import union
-from pagestream.agents.mrz import check_digit, find_mrz, parse_mrz
-from pagestream.agents.rules import RULES, Rule
-from pagestream.agents.validate import judge_extraction, validate_document
+from pagestream.agents.common.geometry import union
+from pagestream.agents.validate.core.extract import Extraction, Field, extract
+from pagestream.agents.validate.core.mrz import check_digit, find_mrz, parse_mrz
+from pagestream.agents.validate.core.rules import RULES, Rule
+from pagestream.agents.validate.core.verdict import judge_extraction, validate_document
 from tests.conftest import evaldata_doc
 from tests.unit.test_extract import TYPES, pages_of
 
