@@ -4,8 +4,8 @@ Each pool process builds its OCR engines once and keeps them for its lifetime; p
 PNG bytes and come back as plain dataclasses. Processes are spawned, not forked, because the
 worker's event loop already runs threads (Kafka client, object store). Every library in a pool
 process runs one thread (``init_process``), so N processes use N cores and never oversubscribe.
-A pool process imports only the pure cores of the functions it runs (never Faust or a Kafka
-client): functions handed to the pool live in ``agents.*.core``.
+A pool process imports only the modules of the functions it runs, and those are pure (the stages'
+cores, the evals), so no pool process imports Faust or a Kafka client.
 """
 
 from __future__ import annotations

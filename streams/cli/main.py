@@ -27,17 +27,21 @@ SAMPLES_DIR = Path(__file__).resolve().parents[2] / "samples"
 
 def cmd_train(settings: Settings, args: argparse.Namespace) -> int:
     from pagestream.agents.classify.classifier.train import report_json, train_command
+    from pagestream.streams.cli.eval.pipeline_text import ocr_pages
+
+    def say(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
 
     report = train_command(
         settings,
         [Path(p) for p in args.data],
         [Path(p) for p in args.eval],
-        eval_ocr=args.eval_ocr,
+        read_images=(lambda pages: ocr_pages(settings, pages, say)) if args.eval_ocr else None,
         docs_per_type=args.docs_per_type or settings.classifier_train_docs,
         seeds=[int(s) for s in args.seeds.split(",")],
         generated=not args.no_generated,
         set_alias=not args.no_alias,
-        say=lambda msg: print(msg, file=sys.stderr, flush=True),
+        say=say,
     )
     if args.json:
         print(to_json(report_json(report)))

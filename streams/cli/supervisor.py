@@ -1,4 +1,4 @@
-"""Local services behind ``pagestream up``/``down``/``status``: Kafka, schema registry, object
+"""The local process supervisor behind ``pagestream up``/``down``/``status``: Kafka, schema registry, object
 store, Faust workers and the ClickHouse sink, each a background process with a pid file and a log in the state dir.
 
 Kafka, the registry and the object store are started by the repository's ``ops/`` scripts (Maven

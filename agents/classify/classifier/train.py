@@ -15,14 +15,14 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from pagestream.agents.classify.classifier import corpus, registry, votes
-from pagestream.agents.classify.classifier.cache import KeyValueCache, cached_embeddings, digest
+from pagestream.agents.classify.classifier.cache import KeyValueCache, cached_embeddings
 from pagestream.agents.classify.classifier.corpus import DOC_TYPES, LabelledPage
 from pagestream.agents.classify.classifier.encoder import EncoderSpec, load_encoder, set_threads
 from pagestream.agents.classify.classifier.features import layout_features
@@ -31,6 +31,7 @@ from pagestream.streams.errors import PagestreamError
 from pagestream.streams.settings import Settings
 
 Say = Callable[[str], None]
+ReadImages = Callable[[Sequence[LabelledPage]], list[LabelledPage]]  # pages -> the same with their images' text
 TRAIN_SEEDS = (2,)  # seeds of the bundled training set (1 is the held-out evaluation set)
 
 
@@ -123,7 +124,7 @@ def evaluate(model: DocTypeModel, pages: Sequence[LabelledPage], embeddings: np.
 # --- embedding and OCR with caches ---------------------------------------------------------------
 
 
-def _progress(say: Say, what: str) -> Callable[[int, int], None]:
+def progress(say: Say, what: str) -> Callable[[int, int], None]:
     state = {"last": -1.0}
 
     def report(done: int, total: int) -> None:
@@ -143,41 +144,10 @@ def embed_pages(
     try:
         return cached_embeddings(
             cache, f"{spec.version}|{json.dumps(asdict(spec))}", [p.text for p in pages], encoder.embed,
-            encoder.dim, progress=_progress(say, what),
+            encoder.dim, progress=progress(say, what),
         )
     finally:
         cache.close()
-
-
-def ocr_pages(settings: Settings, pages: Sequence[LabelledPage], say: Say) -> list[LabelledPage]:
-    """The same pages with the text the pipeline reads from their images (OCR, then layout)."""
-    from pagestream.agents.layout import LineIn, layout_regions, page_text
-    from pagestream.agents.ocr import EngineSpec, ocr_png
-    from pagestream.agents.pool import make_pool
-
-    with_image = [p for p in pages if p.image is not None]
-    if not with_image:
-        return []
-    spec = EngineSpec(settings.ocr_engine, settings.ocr_languages, settings.tessdata)
-    cache = KeyValueCache(settings.cache_dir / "classifier" / "ocr.sqlite")
-    pngs = [p.image.read_bytes() for p in with_image if p.image]
-    keys = [digest(spec.name, spec.languages, png) for png in pngs]
-    texts = {k: v.decode() for k, v in cache.get_many(keys).items()}
-    todo = [i for i, k in enumerate(keys) if k not in texts]
-    report = _progress(say, "OCR of held-out pages")
-    report(len(keys) - len(todo), len(keys))
-    if todo:
-        pool = make_pool(settings.pool_processes, spec)
-        try:
-            for n, (i, page) in enumerate(zip(todo, pool.map(ocr_png, [pngs[i] for i in todo]), strict=True), 1):
-                regions = layout_regions([LineIn(ln.text, ln.bbox) for ln in page.lines])
-                texts[keys[i]] = page_text(regions)
-                cache.put_many({keys[i]: texts[keys[i]].encode()})
-                report(len(keys) - len(todo) + n, len(keys))
-        finally:
-            pool.shutdown()
-    cache.close()
-    return [replace(p, text=texts[k], source=f"{p.source} (OCR)") for p, k in zip(with_image, keys, strict=True)]
 
 
 # --- training ------------------------------------------------------------------------------------
@@ -356,14 +326,18 @@ def train_command(
     data: Sequence[Path],
     eval_dirs: Sequence[Path],
     *,
-    eval_ocr: bool,
+    read_images: ReadImages | None = None,
     docs_per_type: int,
     seeds: Sequence[int],
     generated: bool,
     set_alias: bool,
     say: Say,
 ) -> TrainReport:
-    """``pagestream train classifier``: gather the sets, train, register, and summarise."""
+    """``pagestream train classifier``: gather the sets, train, register, and summarise.
+
+    With ``read_images`` every held-out set is also evaluated on the text read from its page
+    images (``--eval-ocr``; the CLI passes the pipeline's OCR and layout, which this package
+    does not import)."""
     train: list[LabelledPage] = []
     eval_sets: dict[str, list[LabelledPage]] = {}
     if generated:
@@ -376,13 +350,13 @@ def train_command(
     for folder in eval_dirs:
         pages = corpus.load_gt_folder(folder)
         eval_sets[folder.name] = pages
-        if eval_ocr:
-            ocr = ocr_pages(settings, pages, say)
+        if read_images is not None:
+            ocr = read_images(pages)
             if ocr:
                 eval_sets[f"{folder.name} (OCR)"] = ocr
     if len(eval_dirs) > 1:  # macro-F1 means something only over several types at once
         eval_sets["all held-out"] = [p for name in [f.name for f in eval_dirs] for p in eval_sets[name]]
-        if eval_ocr:
+        if read_images is not None:
             eval_sets["all held-out (OCR)"] = [p for k, v in eval_sets.items() if k.endswith("(OCR)") for p in v]
     report = train_and_register(
         settings, train, eval_sets, set_alias=set_alias, tags={"trained_by": "pagestream train classifier"}, say=say

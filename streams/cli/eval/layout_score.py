@@ -1,6 +1,6 @@
 """Scoring layout against ground-truth regions: per region kind, matches at IoU >= 0.5.
 
-Used by the evaluation runner (agents/layout_eval.py, `pagestream eval layout`) and the tests; pure functions over
+Used by the evaluation runner (layout_eval.py, `pagestream eval layout`) and the tests; pure functions over
 (kind, box) pairs so that any layout method can be scored the same way.
 """
 

@@ -22,7 +22,7 @@ from pagestream.streams import topics
 from pagestream.streams.codec import Codecs, register_all, registry_client
 from pagestream.streams.settings import Settings
 from tests.conftest import EVALDATA
-from tests.unit.test_agents import DictStore, RecordingContext
+from tests.unit.agents.test_agents import DictStore, RecordingContext
 
 TRAIN_DOCS_PER_TYPE = 8
 

@@ -1,4 +1,4 @@
-"""document.md: pages in order, regions through agents.markdown, pages without a result named."""
+"""document.md: pages in order, regions through connectors.markdown, pages without a result named."""
 
 from __future__ import annotations
 

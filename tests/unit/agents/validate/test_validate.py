@@ -11,7 +11,7 @@ from pagestream.agents.validate.core.mrz import check_digit, find_mrz, parse_mrz
 from pagestream.agents.validate.core.rules import RULES, Rule
 from pagestream.agents.validate.core.verdict import judge_extraction, validate_document
 from tests.conftest import evaldata_doc
-from tests.unit.test_extract import TYPES, pages_of
+from tests.unit.agents.validate.test_extract import TYPES, pages_of
 
 # ICAO 9303 part 4 (TD3) and part 5 (TD1) specimens, as in the evaluation generator's --selftest.
 TD3 = ["P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", "L898902C36UTO7408122F1204159ZE184226B<<<<<10"]
