@@ -46,8 +46,6 @@ class ClassifierMissing(PagestreamError):
     code = "classifier_unavailable"
 
 
-
-
 class Classifier:
     """The worker's model: loaded in the background, followed when the alias moves."""
 
@@ -156,4 +154,3 @@ def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
         await each_record(ctx, stream, topics.PAGES_LAYOUT, "CLASSIFY", handle)
 
     return classify
-

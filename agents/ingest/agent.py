@@ -78,9 +78,7 @@ def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
     return ingest
 
 
-async def answer_duplicate(
-    ctx: StageContext, submission: dict, admission: Admission, source: SourceInfo
-) -> None:
+async def answer_duplicate(ctx: StageContext, submission: dict, admission: Admission, source: SourceInfo) -> None:
     """A duplicate is answered with a progress note; a conflicting one with an ErrorEvent (the
     first document's result stands, so no second DocumentCompleted either way)."""
     doc_id, tenant = submission["doc_id"], submission["tenant"]

@@ -27,8 +27,6 @@ from pagestream.streams.topics import VALIDATION_TABLE
 log = logging.getLogger(__name__)
 
 
-
-
 def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
     """The validation agent; its table remembers validated documents so redeliveries are ignored."""
     table = app.Table(VALIDATION_TABLE, default=None, partitions=ctx.settings.topic_partitions)
