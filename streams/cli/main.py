@@ -1,4 +1,6 @@
-"""The ``pagestream`` command: up, down, status, submit, demo, train, worker.
+"""The ``pagestream`` command: its parser, and submit, demo, train, dlq, soak, chaos, replay, sql,
+worker and bridge; up/down/status are in ``stack``, eval and bench in ``eval_commands``, tenant in
+``tenant_commands``.
 
 Checks outside the project drive this interface; keep commands and flags stable.
 """
