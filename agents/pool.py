@@ -4,6 +4,8 @@ Each pool process builds its OCR engines once and keeps them for its lifetime; p
 PNG bytes and come back as plain dataclasses. Processes are spawned, not forked, because the
 worker's event loop already runs threads (Kafka client, object store). Every library in a pool
 process runs one thread (``init_process``), so N processes use N cores and never oversubscribe.
+A pool process imports only the modules of the functions it runs, and those are pure (the stages'
+cores, the evals), so no pool process imports Faust or a Kafka client.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 
-from pagestream.agents.ocr import EngineSpec, init_process
+from pagestream.agents.common.ocr_result import EngineSpec
+from pagestream.agents.ocr.core.reader import init_process
 
 # glibc reads these when a process starts: large ONNX runtime buffers then come from the heap and
 # stay there, instead of an mmap/munmap per inference (more than half of its system time).

@@ -1,1 +1,2 @@
-"""Connections to the outside: object store, local services, the producer/consumer client."""
+"""Connections to the outside: object store and result files, ClickHouse, the HTTP/SSE bridge, and
+the producer/consumer client."""

@@ -15,13 +15,13 @@ import json
 import re
 from typing import Any
 
-from pagestream.agents.markdown import page_markdown
+from pagestream.connectors.markdown import page_markdown
 from pagestream.connectors.objectstore import ObjectStore, StoredObject, document_prefix
 
 
 def render_markdown(document: dict[str, Any]) -> str:
     """``document.md``: every page's regions in reading order (tables as Markdown tables, through
-    ``agents.markdown``), pages separated by rules; a page without a result says so."""
+    ``connectors.markdown``), pages separated by rules; a page without a result says so."""
     pages = {p["page_no"]: p for p in document["pages"]}
     parts = [
         f"<!-- pagestream document {document.get('doc_id')}, tenant {document.get('tenant')}, "

@@ -49,6 +49,12 @@ class Caller:
     key_id: str
 
 
+def is_operator(caller: Caller | None, operator_tenants: list[str]) -> bool:
+    """Whether a caller may read the global operational views (they show every tenant's volumes):
+    anyone when authentication is off (no caller), else the operator tenants' keys only."""
+    return caller is None or caller.tenant in operator_tenants
+
+
 def _hash(secret: str, salt: bytes) -> str:
     return hashlib.scrypt(secret.encode(), salt=salt, **_SCRYPT).hex()
 

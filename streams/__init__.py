@@ -1,1 +1,2 @@
-"""Faust app, settings, topics, Avro codec, schema registry glue and the CLI."""
+"""The kernel: Faust app, settings, topics, Avro codec and registry glue, errors, offsets, metrics,
+retry policy. It imports no stage, connector or CLI; the CLI and the drills live in ``cli``."""

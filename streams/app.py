@@ -1,4 +1,5 @@
-"""The Faust app factory: one app per worker process, with every stage's agent registered.
+"""The Faust app factory: one app per worker process (the stages' agents are registered on it by
+``agents.worker``).
 
 Faust runs on its default aiokafka transport. Values travel as raw bytes in the Confluent Avro
 wire format and are decoded inside the agents, so an undecodable message reaches the dead-letter
@@ -13,13 +14,6 @@ from typing import Any
 import faust
 from faust.transport.drivers.aiokafka import Producer
 
-from pagestream.agents import assemble, classify, ingest, layout, ocr, retry, validate
-from pagestream.agents.context import StageContext
-from pagestream.agents.ocr import engine_spec
-from pagestream.agents.pool import make_pool
-from pagestream.connectors.objectstore import ObjectStore
-from pagestream.streams import topics
-from pagestream.streams.codec import Codecs, registry_client
 from pagestream.streams.offsets import use_in_flight_safe_commits
 from pagestream.streams.settings import Settings
 
@@ -32,9 +26,9 @@ class IdempotentProducer(Producer):
         return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
 
 
-def create_app(settings: Settings, worker_id: int = 0) -> tuple[faust.App, StageContext]:
-    """A Faust app with the ingest, OCR, layout, classify, assembly and validation agents, and their shared
-    context."""
+def create_app(settings: Settings, worker_id: int = 0) -> faust.App:
+    """The Faust app of worker ``worker_id``: its own state dir, idempotent producer, commits of
+    finished offsets only."""
     datadir = settings.state_dir / "faust" / f"worker-{worker_id}"
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
@@ -55,15 +49,4 @@ def create_app(settings: Settings, worker_id: int = 0) -> tuple[faust.App, Stage
     )
     use_in_flight_safe_commits(app)  # commits only offsets a stream finished, in order
     app.transport.Producer = IdempotentProducer
-    ctx = StageContext(
-        app,
-        settings,
-        codecs=Codecs(registry_client(settings.registry_url), topics.ALL_TOPICS),
-        store=ObjectStore(settings),
-        cpu=make_pool(settings.pool_processes, engine_spec(settings), settings.ocr_malloc_tuning),
-    )
-    for stage in (ingest, ocr, layout, classify, assemble, validate):
-        stage.register(app, ctx)
-    retry.register(app, ctx)  # re-delivers failed messages to these stages when due
-
-    return app, ctx
+    return app

@@ -3,11 +3,14 @@
 Any Kafka tool that speaks the schema registry reads our topics. Schemas are registered ahead of
 time (``register_all``, run by ``pagestream up``); a codec only looks its schema id up once when
 it is built, so the event loop never waits on the registry for our own schema. Values written
-with another registered version are resolved against ours, fetched once by id.
+with another registered version are resolved against ours, fetched once by id. ``to_json`` is a
+decoded record as a JSON line, for the CLI and the bridge alike.
 """
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import io
 import json
 import struct
@@ -127,3 +130,16 @@ class Codecs:
 
     def decode(self, spec: TopicSpec, raw: bytes | None) -> dict[str, Any]:
         return self._codecs[spec.name].decode(raw)
+
+
+def to_json(record: dict[str, Any]) -> str:
+    """A decoded record as one JSON line; times as ISO 8601 UTC, bytes as base64."""
+
+    def default(value: object) -> object:
+        if isinstance(value, dt.datetime):
+            return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+        if isinstance(value, bytes):
+            return base64.b64encode(value).decode()
+        raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+    return json.dumps(record, default=default, ensure_ascii=False)

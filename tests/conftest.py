@@ -72,7 +72,7 @@ TEST_SETTINGS = {
 def stack(tmp_path_factory: pytest.TempPathFactory):
     """Kafka, schema registry, MinIO and one worker on test ports, started once per session
     by the same code as ``pagestream up`` and stopped at the end."""
-    from pagestream.streams.cli import cmd_down, cmd_up
+    from pagestream.streams.cli.stack import cmd_down, cmd_up
     from pagestream.streams.settings import Settings
 
     state = tmp_path_factory.mktemp("pagestream-state")

@@ -40,8 +40,7 @@ from pagestream.connectors.client import Client
 from pagestream.connectors.objectstore import ObjectStore, ObjectStoreError
 from pagestream.connectors.tenants import TenantStore
 from pagestream.streams import metrics, topics
-from pagestream.streams.cli import to_json
-from pagestream.streams.codec import Codecs, registry_client
+from pagestream.streams.codec import Codecs, registry_client, to_json
 from pagestream.streams.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pagestream.connectors.bridge.problems import Problem, problem_response
-from pagestream.connectors.tenants import Caller, TenantStore
+from pagestream.connectors.tenants import Caller, TenantStore, is_operator
 from pagestream.streams.errors import ServiceError
 from pagestream.streams.settings import Settings
 
@@ -87,8 +87,7 @@ def owns(request: Request, tenant: str) -> bool:
 def sees_operations(request: Request, settings: Settings) -> bool:
     """Whether the caller may read the global operational views (sink state, consumer lag): they
     show every tenant's volumes, so with auth on only ``PAGESTREAM_OPERATOR_TENANTS`` may."""
-    who = caller(request)
-    return who is None or who.tenant in settings.operator_tenants
+    return is_operator(caller(request), settings.operator_tenants)
 
 
 def require_operations(request: Request, settings: Settings) -> None:

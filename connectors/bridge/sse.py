@@ -18,7 +18,7 @@ from starlette.concurrency import iterate_in_threadpool
 from pagestream.connectors.bridge.feed import STREAM_TOPICS, TP, Feed, FeedEvent, Subscriber, replay
 from pagestream.connectors.bridge.problems import Problem
 from pagestream.streams import topics
-from pagestream.streams.cli import to_json
+from pagestream.streams.codec import to_json
 
 PROGRESS, COMPLETED = topics.DOCS_PROGRESS.name, topics.DOCS_COMPLETED.name
 RETRY_MS = 2000  # how soon a disconnected EventSource reconnects

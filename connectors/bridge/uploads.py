@@ -20,7 +20,7 @@ from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from pagestream.agents.ingest import ACCEPTED, sniff_kind
+from pagestream.agents.ingest.core.document import ACCEPTED, sniff_kind
 from pagestream.connectors.bridge.auth import note_document, owns, tenant_scope
 from pagestream.connectors.bridge.bodylimit import upload_too_large
 from pagestream.connectors.bridge.problems import Problem

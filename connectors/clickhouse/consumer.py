@@ -17,7 +17,7 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
-from pagestream.connectors.clickhouse.client import writer_client
+from pagestream.connectors.clickhouse.connections import writer_client
 from pagestream.connectors.clickhouse.rows import SINK_TOPICS
 from pagestream.connectors.clickhouse.schema import migrate
 from pagestream.connectors.clickhouse.sink import Backoff, ClickHouseSink, SinkBackpressureError

@@ -30,14 +30,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from pagestream.connectors.bridge.auth import sees_operations
-from pagestream.connectors.clickhouse.client import reader_client
+from pagestream.connectors.clickhouse.connections import reader_client
 from pagestream.connectors.clickhouse.consumer import SinkRunner
 from pagestream.connectors.clickhouse.fairqueue import FairQueue, QueueFull
 from pagestream.connectors.clickhouse.sql import QueryResult, SqlError, run_query
 from pagestream.connectors.clickhouse.tenantsql import tenant_filters
 from pagestream.connectors.objectstore import ObjectStore, ObjectStoreError
 from pagestream.connectors.results import download_urls
+from pagestream.connectors.tenants import is_operator
 from pagestream.streams.errors import PagestreamError
 from pagestream.streams.settings import Settings
 
@@ -172,7 +172,7 @@ class ClickHouseService:
         return JSONResponse(result.as_json())
 
     async def sink_status(self, request: Request) -> JSONResponse:
-        if not sees_operations(request, self.settings):
+        if not is_operator(request.scope.get("state", {}).get("caller"), self.settings.operator_tenants):
             return problem(403, "Forbidden", "the sink's state answers to operator tenants only "
                            "(PAGESTREAM_OPERATOR_TENANTS)", "operators-only")  # fmt: skip
         return JSONResponse(self.runner.status())

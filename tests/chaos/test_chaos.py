@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from pagestream.streams.chaos import run_chaos
+from pagestream.streams.cli.chaos import run_chaos
 from tests.conftest import REPO
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(1200)]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from pagestream.streams.soak import run_soak
+from pagestream.streams.cli.soak import run_soak
 from tests.conftest import REPO
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(900)]

@@ -18,14 +18,14 @@ import httpx
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from pagestream.connectors import services
-from pagestream.connectors.clickhouse.client import writer_client
+from pagestream.connectors.clickhouse.connections import writer_client
 from pagestream.connectors.clickhouse.consumer import SinkRunner
 from pagestream.connectors.clickhouse.rows import SINK_TOPICS
-from pagestream.connectors.clickhouse.sqlclient import post_sql
 from pagestream.connectors.client import Client
-from pagestream.connectors.services import service_env
 from pagestream.streams import topics
+from pagestream.streams.cli import supervisor
+from pagestream.streams.cli.sql_command import post_sql
+from pagestream.streams.cli.supervisor import service_env
 from pagestream.streams.codec import Codecs, registry_client
 from pagestream.streams.settings import Settings
 from tests.conftest import REPO, read_topic, text_image
@@ -122,7 +122,7 @@ def landed(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     )
     assert proc.returncode == 0, proc.stderr
     doc_ids = [json.loads(line)["doc_id"] for line in proc.stdout.splitlines()]
-    sink = services.bridge(stack)  # the bridge hosts the sink
+    sink = supervisor.bridge(stack)  # the bridge hosts the sink
     sink.stop(stack)  # mid-stream: the pipeline goes on while the sink is down
     done = read_topic(stack, topics.DOCS_COMPLETED, lambda r: r["doc_id"] in doc_ids, timeout=300, count=4)
     assert len(done) == 4

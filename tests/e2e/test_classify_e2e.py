@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from pagestream.agents.classifier import registry
+from pagestream.agents.classify.classifier import registry
 from tests.conftest import REPO, evaldata_doc
 from tests.e2e.test_submit_cli import submit
 

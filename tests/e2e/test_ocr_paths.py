@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from pagestream.agents.evaluation import ground_truth_text, word_recall
-from pagestream.connectors.services import service_env
 from pagestream.streams import topics
+from pagestream.streams.cli.eval.measures import ground_truth_text, word_recall
+from pagestream.streams.cli.supervisor import service_env
 from tests.conftest import EVALDATA, evaldata_doc, read_topic, text_image
 from tests.e2e.test_submit_cli import submit
 
@@ -80,7 +80,7 @@ def test_bench_smoke(stack, tmp_path: Path) -> None:
 
 
 def test_a_page_with_many_words_travels_by_claim_check(stack, tmp_path: Path) -> None:
-    from tests.unit.test_textlayer import _pdf_with_text
+    from tests.unit.agents.ingest.test_textlayer import _pdf_with_text
 
     words = " ".join(f"x{i:02d}" for i in range(70))
     dense = _pdf_with_text(tmp_path / "dense.pdf", [words] * 110, size=4)  # 7700 words: lines over 256 kB

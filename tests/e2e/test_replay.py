@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from pagestream.agents.classifier import registry
-from pagestream.connectors.clickhouse.sqlclient import post_sql
-from pagestream.connectors.services import service_env
+from pagestream.agents.classify.classifier import registry
+from pagestream.streams.cli.sql_command import post_sql
+from pagestream.streams.cli.supervisor import service_env
 from tests.conftest import REPO, evaldata_doc
 from tests.e2e.test_submit_cli import submit
 

@@ -11,9 +11,9 @@ import pypdfium2 as pdfium
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
-from pagestream.agents.evaluation import ground_truth_text, word_recall
-from pagestream.connectors.services import service_env
 from pagestream.streams import topics
+from pagestream.streams.cli.eval.measures import ground_truth_text, word_recall
+from pagestream.streams.cli.supervisor import service_env
 from tests.conftest import evaldata_doc, read_topic, text_image
 
 pytestmark = pytest.mark.kafka

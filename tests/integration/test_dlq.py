@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from pagestream.connectors.client import Client, source_key
-from pagestream.streams import dlq
+from pagestream.streams.cli import dlq
 from pagestream.streams.topics import SCHEMA_VERSION
 from tests.conftest import text_image
 
@@ -40,7 +40,7 @@ def test_replay_after_the_missing_upload_arrives(stack) -> None:
         assert letter["source_key"] == doc_id.encode() and letter["raw_value"]
 
         assert client.upload(late, tenant="acme", doc_id=doc_id).uri == uri
-        assert dlq.replay(stack, [letter]) == (1, [])
+        assert dlq.republish(stack, [letter]) == (1, [])
         done = wait_completed(watch, doc_id)
         watch.close()
     assert done["status"] == "OK" and "replayed" in done["pages"][0]["text"]

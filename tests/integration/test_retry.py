@@ -9,10 +9,10 @@ import uuid
 
 import pytest
 
-from pagestream.connectors import services
 from pagestream.connectors.client import Client
-from pagestream.streams import dlq, topics
-from pagestream.streams.cli import cmd_dlq
+from pagestream.streams import topics
+from pagestream.streams.cli import dlq, supervisor
+from pagestream.streams.cli.main import cmd_dlq
 from tests.conftest import read_topic, text_image
 
 pytestmark = pytest.mark.kafka
@@ -70,7 +70,7 @@ def test_a_failed_assembly_is_retried_and_the_document_completes(stack) -> None:
 def test_an_object_store_outage_is_ridden_out(stack) -> None:
     """A real outage: MinIO stops after the upload, ingest cannot read the document, retries, and
     completes it once MinIO is back."""
-    doc_id, minio = uuid.uuid4().hex, services.object_store(stack)
+    doc_id, minio = uuid.uuid4().hex, supervisor.object_store(stack)
     with Client(stack) as client:
         stored = client.upload(text_image(["read after the outage"]), tenant="acme", doc_id=doc_id)
         watch = client.watch()

@@ -1,0 +1,76 @@
+"""The validation agent: docs.assembled (key doc) → docs.completed, with a table of verdicts.
+
+The stored document result is validated in the process pool (``core.verdict``); the fields go into
+``fields.csv`` beside the other result files and the DocumentCompleted is sent before the table
+says "done", so a redelivered event is ignored and a crash repeats the output instead of losing it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+import faust
+
+from pagestream.agents.common.records import now_ms, without_text
+from pagestream.agents.runtime.context import StageContext, each_record
+from pagestream.agents.runtime.retry import retry_or_dead_letter
+from pagestream.agents.validate.core.extract import known_types
+from pagestream.agents.validate.core.rules import Issue
+from pagestream.agents.validate.core.verdict import Verdict, completed_from_assembled, validate_document, validate_pages
+from pagestream.connectors.results import store_fields_csv
+from pagestream.streams import topics
+from pagestream.streams.topics import VALIDATION_TABLE
+
+log = logging.getLogger(__name__)
+
+
+def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
+    """The validation agent; its table remembers validated documents so redeliveries are ignored."""
+    table = app.Table(VALIDATION_TABLE, default=None, partitions=ctx.settings.topic_partitions)
+
+    async def handle(event: faust.types.EventT, assembled: dict) -> None:
+        doc_id = assembled["doc_id"]
+        if table.get(doc_id) is not None:
+            return  # already validated: a redelivered event
+        try:
+            verdict = await _verdict(ctx, assembled)
+        except Exception as failure:  # e.g. document.json unreadable: retried, or the document still completes
+            exc = await retry_or_dead_letter(ctx, "VALIDATE", failure, event, doc_id=doc_id, tenant=assembled["tenant"],
+                                             input_ref=assembled.get("result_uri"))  # fmt: skip
+            if exc is None:
+                return
+            issue = Issue("validation_error", "error", [], None, None, str(exc) or type(exc).__name__)
+            verdict = Verdict("FAILED", [issue], None)
+        record = completed_from_assembled(assembled, verdict, now_ms())
+        try:
+            await ctx.run_io(store_fields_csv, ctx.store, record)
+        except Exception as exc:  # the fields still travel in the event; the file is missing
+            log.exception("fields.csv not stored for %s", doc_id)
+            await ctx.dead_letter("VALIDATE", exc, doc_id=doc_id, tenant=assembled["tenant"])
+        if len(ctx.codecs.encode(topics.DOCS_COMPLETED, record)) > ctx.settings.max_event_bytes:
+            record = without_text(record)
+        await ctx.emit(topics.DOCS_COMPLETED, record, doc_id, durable=True)  # before the table says "done"
+        table[doc_id] = {"status": verdict.status, "at": record["completed_at"]}
+        await ctx.progress(
+            doc_id, assembled["tenant"], "VALIDATE", "COMPLETED", page_count=assembled["page_count"],
+            message=f"{verdict.status}: {', '.join(sorted({i.rule for i in verdict.issues})) or 'all rules hold'}",
+        )  # fmt: skip
+
+    @app.agent(ctx.topic(topics.DOCS_ASSEMBLED), name="validate")
+    async def validate(stream: faust.StreamT) -> None:
+        await each_record(ctx, stream, topics.DOCS_ASSEMBLED, "VALIDATE", handle)
+
+    return validate
+
+
+async def _verdict(ctx: StageContext, assembled: dict[str, Any]) -> Verdict:
+    doc_type = assembled.get("doc_type")
+    if not doc_type or doc_type not in known_types() or not assembled.get("result_uri"):
+        return validate_document(doc_type, [])
+    document = json.loads(await ctx.run_io(ctx.store.get, assembled["result_uri"]))
+    return await asyncio.wait_for(
+        ctx.run_cpu(validate_pages, doc_type, document, ctx.settings.validation_min_confidence), timeout=120
+    )

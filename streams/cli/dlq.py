@@ -1,0 +1,89 @@
+"""The dead-letter topic as a work queue for people: list, show and replay failed messages.
+
+Every ErrorEvent carries the failing message's key and value as read from its source topic, so
+replay re-publishes exactly that message; the stage then processes it again (after the cause,
+e.g. a limit or an outage, was fixed). A replayed message starts again at attempt 1, with the
+full retry budget, also when it had been quarantined.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from pagestream.streams import topics
+from pagestream.streams.codec import Codecs, registry_client
+from pagestream.streams.errors import PagestreamError
+from pagestream.streams.settings import Settings
+
+Filter = Callable[[dict[str, Any]], bool]
+
+
+def dead_letters(settings: Settings, keep: Filter = lambda _r: True) -> Iterator[dict[str, Any]]:
+    """Every ErrorEvent on pages.dlq (oldest first per partition) that ``keep`` accepts."""
+    codecs = Codecs(registry_client(settings.registry_url), [topics.PAGES_DLQ])
+    name = topics.PAGES_DLQ.name
+    consumer = Consumer(
+        {"bootstrap.servers": settings.bootstrap_servers, "group.id": uuid.uuid4().hex, "enable.auto.commit": False}
+    )
+    try:
+        partitions = consumer.list_topics(name, timeout=10).topics[name].partitions
+        ends = {p: consumer.get_watermark_offsets(TopicPartition(name, p), timeout=10)[1] for p in partitions}
+        pending = {p for p, end in ends.items() if end > 0}
+        consumer.assign([TopicPartition(name, p, 0) for p in pending])
+        while pending:
+            msg = consumer.poll(2.0)
+            if msg is None or msg.error():
+                continue
+            if msg.offset() + 1 >= ends[msg.partition()]:
+                pending.discard(msg.partition())
+            record = codecs.decode(topics.PAGES_DLQ, msg.value())
+            record["dlq_id"] = f"{msg.partition()}:{msg.offset()}"
+            if keep(record):
+                yield record
+    finally:
+        consumer.close()
+
+
+def matcher(
+    doc_id: str | None = None, code: str | None = None, dlq_id: str | None = None, quarantined: bool = False
+) -> Filter:
+    """Keep dead letters of a document, an error code, one position, or only quarantined ones
+    (given up after every retry)."""
+
+    def keep(record: dict[str, Any]) -> bool:
+        return (
+            (doc_id is None or record["doc_id"] == doc_id)
+            and (code is None or record["error_code"] == code)
+            and (dlq_id is None or record["dlq_id"] == dlq_id)
+            and (not quarantined or bool(record.get("quarantined")))
+        )
+
+    return keep
+
+
+def republish(settings: Settings, records: list[dict[str, Any]]) -> tuple[int, list[str]]:
+    """Re-publish each record's original message to its source topic; returns (sent, skipped)."""
+    producer = Producer(
+        {
+            "bootstrap.servers": settings.bootstrap_servers,
+            "acks": "all",
+            "enable.idempotence": True,
+            "partitioner": "murmur2_random",
+        }
+    )
+    skipped: list[str] = []
+    sent = 0
+    known = {spec.name for spec in topics.ALL_TOPICS}
+    for record in records:
+        if record["raw_value"] is None or record["source_topic"] not in known:
+            skipped.append(f"{record['dlq_id']}: no original message to replay ({record['error_code']})")
+            continue
+        producer.produce(record["source_topic"], key=record["source_key"], value=record["raw_value"])
+        sent += 1
+    if producer.flush(30):
+        raise PagestreamError("Kafka did not acknowledge every replayed message within 30 s")
+    return sent, skipped

@@ -1,0 +1,1 @@
+"""``pagestream eval``: accuracy of OCR, layout and understanding measured on labelled data."""
