@@ -20,7 +20,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _TESSDATA_CANDIDATES = (
@@ -85,14 +85,24 @@ class KafkaSettings(BaseModel):
     kafka_session_timeout_s: float = Field(
         default=10.0, description="A dead worker's partitions move to the others after this long without heartbeats."
     )
-    processing_guarantee: Literal["at_least_once", "exactly_once"] = Field(
+    processing_guarantee: Literal["at_least_once"] = Field(
         default="at_least_once",
-        description="Faust's processing guarantee: `at_least_once` (sinks and assembly deduplicate) or "
-        "`exactly_once` (Kafka transactions); what each measured under the chaos run is in "
-        "[Delivery guarantees](delivery.md).",
+        description="Faust's processing guarantee: `at_least_once` only (sinks and assembly deduplicate). "
+        "`exactly_once` was removed: under Faust's Kafka transactions pages stalled and were lost; why, "
+        "and what exactly-once would take, is in [Delivery guarantees](delivery.md#exactly-once-removed).",
     )
     topic_partitions: int = Field(default=4, description="Partitions of every topic that `pagestream up` creates.")
     topic_replication: int = Field(default=1, description="Replication factor of the topics and table changelogs.")
+
+    @field_validator("processing_guarantee", mode="before")
+    @classmethod
+    def _no_exactly_once(cls, value: object) -> object:
+        if value == "exactly_once":
+            raise ValueError(
+                "exactly_once was removed: under Faust's Kafka transactions pages stalled and were lost "
+                "(docs/delivery.md, 'Exactly-once, removed'); the accepted value is at_least_once"
+            )
+        return value
 
     @property
     def bootstrap_servers(self) -> str:

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pydantic
+
 from pagestream.streams.cli import eval_commands, tenant_commands
 from pagestream.streams.cli.stack import cmd_down, cmd_status, cmd_up
 from pagestream.streams.codec import to_json
@@ -381,7 +383,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Kafka clients retry on their own; their connection chatter is not for the terminal.
     logging.getLogger("pagestream.kafka").setLevel(logging.CRITICAL)
     args = build_parser().parse_args(argv)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except pydantic.ValidationError as exc:  # a bad PAGESTREAM_* value: say which, without a traceback
+        for error in exc.errors():
+            name = "_".join(str(part) for part in error["loc"]).upper()
+            name = name if name.startswith("PAGESTREAM_") else f"PAGESTREAM_{name}"  # aliases are the variable
+            print(f"pagestream: {name}: {error['msg'].removeprefix('Value error, ')}", file=sys.stderr)
+        return 2
     workers = getattr(args, "workers", None) or settings.workers
     try:
         if args.command == "up":

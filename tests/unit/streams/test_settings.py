@@ -57,3 +57,21 @@ def test_copies_and_derived_values_follow_updates() -> None:
     assert (copy.bootstrap_servers, copy.in_flight_pages, copy.bridge_url) == ("broker:9092", 2, "http://127.0.0.1:1")
     with pytest.raises(pydantic.ValidationError, match="frozen"):
         settings.bridge_port = 2  # type: ignore[misc]
+
+
+def test_exactly_once_is_refused_with_what_is_accepted(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """exactly_once was removed (docs/delivery.md, 'Exactly-once, removed'): setting it stops every
+    command with one line that names the variable and the accepted value, not a traceback."""
+    from pagestream.streams.cli.main import main
+
+    monkeypatch.setenv("PAGESTREAM_PROCESSING_GUARANTEE", "exactly_once")
+    with pytest.raises(pydantic.ValidationError, match=r"exactly_once was removed.*accepted value is at_least_once"):
+        Settings()
+    assert main(["status"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("pagestream: PAGESTREAM_PROCESSING_GUARANTEE: exactly_once was removed")
+    assert "accepted value is at_least_once" in err and "Traceback" not in err
+    monkeypatch.setenv("PAGESTREAM_PROCESSING_GUARANTEE", "at_least_once")
+    assert Settings().processing_guarantee == "at_least_once"
