@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import logging
 import os
 import time
 import uuid
@@ -26,19 +25,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import OFFSET_END, Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import OFFSET_END, KafkaException, TopicPartition
 
 from pagestream.connectors.objectstore import ObjectStore, StoredObject, document_prefix
 from pagestream.connectors.records import DocumentCompleted, Progress
 from pagestream.connectors.tenants import Caller, TenantStore
-from pagestream.streams import topics
+from pagestream.streams import kafka, topics
 from pagestream.streams.codec import Codecs, registry_client
 from pagestream.streams.errors import PagestreamError
 from pagestream.streams.settings import Settings
 from pagestream.streams.topics import SCHEMA_VERSION, TopicSpec
-
-# librdkafka's own log lines (e.g. while a broker restarts) go to logging, not to stderr.
-_kafka_log = logging.getLogger("pagestream.kafka")
 
 
 class SubmitError(PagestreamError):
@@ -79,14 +75,7 @@ class Watch:
         since: Since = None,
     ) -> None:
         self._codecs = codecs
-        self._consumer = Consumer(
-            {
-                "bootstrap.servers": settings.bootstrap_servers,
-                "group.id": f"pagestream-watch-{uuid.uuid4().hex}",
-                "enable.auto.commit": False,
-            },
-            logger=_kafka_log,
-        )
+        self._consumer = kafka.consumer(settings, "watch")
         self._specs = {spec.name: spec for spec in specs}
         partitions = []
         for name in self._specs:
@@ -201,16 +190,7 @@ class Client:
             ],
         )
         self.store = ObjectStore(self.settings)
-        self._producer = Producer(
-            {
-                "bootstrap.servers": self.settings.bootstrap_servers,
-                "acks": "all",
-                "enable.idempotence": True,
-                "partitioner": "murmur2_random",
-                "linger.ms": 5,
-            },
-            logger=_kafka_log,
-        )
+        self._producer = kafka.producer(self.settings, "client", config={"linger.ms": 5})
         self._submitted_at: dict[str, int] = {}  # doc_id -> ms, so progress() starts at the submission
 
     def __enter__(self) -> Client:

@@ -12,10 +12,8 @@ import time
 import uuid
 from typing import Any
 
-from confluent_kafka import Producer
-
 from pagestream.connectors.tenants import Caller
-from pagestream.streams import topics
+from pagestream.streams import kafka, topics
 from pagestream.streams.codec import Codecs
 from pagestream.streams.errors import SchemaError
 from pagestream.streams.settings import Settings
@@ -28,16 +26,7 @@ class AuditLog:
 
     def __init__(self, settings: Settings, codecs: Codecs) -> None:
         self._codec = codecs[topics.AUDIT_EVENTS]
-        self._producer = Producer(
-            {
-                "bootstrap.servers": settings.bootstrap_servers,
-                "acks": "all",
-                "enable.idempotence": True,
-                "partitioner": "murmur2_random",
-                "linger.ms": 20,
-            },
-            logger=logging.getLogger("pagestream.kafka"),
-        )
+        self._producer = kafka.producer(settings, "bridge-audit", config={"linger.ms": 20})
 
     def record(
         self,

@@ -21,6 +21,7 @@ from clickhouse_connect.driver.client import Client
 
 from pagestream.connectors.clickhouse.rows import COLUMNS, Origin, Row, rows_for, undecodable_row
 from pagestream.connectors.clickhouse.schema import TABLES, identifier
+from pagestream.streams.backoff import Backoff
 from pagestream.streams.errors import DecodeError, PagestreamError
 
 log = logging.getLogger(__name__)
@@ -36,24 +37,6 @@ class SinkBackpressureError(PagestreamError):
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = retry_after
-
-
-@dataclass
-class Backoff:
-    """Exponential backoff between write attempts: first, first x factor, ... up to ceiling."""
-
-    first: float = 0.5
-    factor: float = 2.0
-    ceiling: float = 30.0
-    attempts: int = 0
-
-    def next(self) -> float:
-        delay = min(self.ceiling, self.first * self.factor**self.attempts)
-        self.attempts += 1
-        return delay
-
-    def reset(self) -> None:
-        self.attempts = 0
 
 
 @dataclass

@@ -17,8 +17,9 @@ from pagestream.connectors.clickhouse.connections import writer_client
 from pagestream.connectors.clickhouse.consumer import SinkRunner
 from pagestream.connectors.clickhouse.rows import Origin, document_rows
 from pagestream.connectors.clickhouse.schema import MIGRATIONS, TABLES, applied_versions, migrate
-from pagestream.connectors.clickhouse.sink import Backoff, ClickHouseSink, SinkBackpressureError
+from pagestream.connectors.clickhouse.sink import ClickHouseSink, SinkBackpressureError
 from pagestream.streams import topics
+from pagestream.streams.backoff import Backoff
 from pagestream.streams.codec import Codecs, register_all, registry_client
 from pagestream.streams.errors import DecodeError
 from pagestream.streams.settings import Settings
