@@ -132,12 +132,19 @@ class Codecs:
         return self._codecs[spec.name].decode(raw)
 
 
+def iso_utc(value: dt.datetime) -> str:
+    """A time as ISO 8601 in UTC with a ``Z`` (a naive time is taken as UTC, as ClickHouse gives it)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
 def to_json(record: dict[str, Any]) -> str:
     """A decoded record as one JSON line; times as ISO 8601 UTC, bytes as base64."""
 
     def default(value: object) -> object:
         if isinstance(value, dt.datetime):
-            return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+            return iso_utc(value)
         if isinstance(value, bytes):
             return base64.b64encode(value).decode()
         raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -34,9 +34,9 @@ from pagestream.connectors.bridge.feed import Feed
 from pagestream.connectors.bridge.lag import LagMonitor
 from pagestream.connectors.bridge.limits import RateLimiter
 from pagestream.connectors.bridge.origin import OriginCheck
-from pagestream.connectors.bridge.problems import EXCEPTION_HANDLERS, Problem, problem_response
 from pagestream.connectors.client import Client
 from pagestream.connectors.objectstore import ObjectStore, ObjectStoreError
+from pagestream.connectors.problems import EXCEPTION_HANDLERS, Problem, problem_response
 from pagestream.connectors.tenants import TenantStore
 from pagestream.streams import kafka, metrics, topics
 from pagestream.streams.codec import Codecs, registry_client, to_json
