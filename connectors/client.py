@@ -33,6 +33,7 @@ from pagestream.connectors.tenants import Caller, TenantStore
 from pagestream.streams import kafka, topics
 from pagestream.streams.codec import Codecs, registry_client
 from pagestream.streams.errors import PagestreamError
+from pagestream.streams.records import DocumentLabel, DocumentSubmitted
 from pagestream.streams.settings import Settings
 from pagestream.streams.topics import SCHEMA_VERSION, TopicSpec
 
@@ -304,20 +305,19 @@ class Client:
         through a presigned URL); returns its doc_id."""
         submitted_at = int(time.time() * 1000)
         self.publish(
-            {
-                "doc_id": doc_id,
-                "tenant": tenant,
-                "filename": filename,
-                "source_uri": stored.uri,
-                "sha256": stored.sha256,
-                "size_bytes": stored.size,
-                "content_type": None,
-                "submitted_at": submitted_at,
-                "render_dpi": render_dpi,
-                "ocr_engine": ocr_engine,
-                "force_ocr": force_ocr,
-                "schema_version": SCHEMA_VERSION,
-            }
+            DocumentSubmitted(
+                doc_id=doc_id,
+                tenant=tenant,
+                filename=filename,
+                source_uri=stored.uri,
+                sha256=stored.sha256,
+                size_bytes=stored.size,
+                submitted_at=submitted_at,
+                render_dpi=render_dpi,
+                ocr_engine=ocr_engine,
+                force_ocr=force_ocr,
+                schema_version=SCHEMA_VERSION,
+            ).to_dict()
         )
         self._submitted_at[doc_id] = submitted_at
         if len(self._submitted_at) > _REMEMBERED_SUBMISSIONS:
@@ -342,14 +342,14 @@ class Client:
 
     def label(self, doc_id: str, doc_type: str, *, tenant: str = "default", source: str = "client") -> None:
         """Publish a document's true type (docs.labels), which analytics compare models against."""
-        record = {
-            "doc_id": doc_id,
-            "tenant": tenant,
-            "doc_type": doc_type,
-            "source": source,
-            "labelled_at": int(time.time() * 1000),
-            "schema_version": SCHEMA_VERSION,
-        }
+        record = DocumentLabel(
+            doc_id=doc_id,
+            tenant=tenant,
+            doc_type=doc_type,
+            source=source,
+            labelled_at=int(time.time() * 1000),
+            schema_version=SCHEMA_VERSION,
+        ).to_dict()
         self.publish_event(topics.DOCS_LABELS, record, f"the label of {doc_id}")
 
     def publish_event(self, spec: TopicSpec, record: dict[str, Any], what: str) -> None:

@@ -31,6 +31,7 @@ from pagestream.agents.runtime.context import SourceInfo, StageContext
 from pagestream.streams import kafka, metrics, topics
 from pagestream.streams.backoff import Backoff
 from pagestream.streams.errors import DecodeError, PagestreamError, Quarantined
+from pagestream.streams.records import RetryEvent
 from pagestream.streams.retry_policy import ATTEMPT_HEADER, RetryPolicy, attempt_of, decide
 
 log = logging.getLogger(__name__)
@@ -65,25 +66,25 @@ async def on_failure(
         metrics.QUARANTINED.labels(stage.lower()).inc()
         return Quarantined(stage, error, attempt)
     assert decision.topic is not None
-    record = {
-        "doc_id": doc_id,
-        "tenant": tenant,
-        "page_no": page_no,
-        "stage": stage,
-        "target_topic": event.message.topic,
-        "key": event.message.key,
-        "value": event.message.value,
-        "attempt": attempt,
-        "max_attempts": ctx.settings.retry_max_attempts,
-        "delay_ms": decision.delay_ms,
-        "not_before": decision.not_before_ms,
-        "error_code": error.code if isinstance(error, PagestreamError) else "internal_error",
-        "error_class": type(error).__name__,
-        "message": str(error) or type(error).__name__,
-        "input_ref": input_ref,
-        "versions": versions or {},
-        "at": now_ms(),
-    }
+    record = RetryEvent(
+        doc_id=doc_id,
+        tenant=tenant,
+        page_no=page_no,
+        stage=stage,
+        target_topic=event.message.topic,
+        key=event.message.key,
+        value=event.message.value,
+        attempt=attempt,
+        max_attempts=ctx.settings.retry_max_attempts,
+        delay_ms=decision.delay_ms,
+        not_before=decision.not_before_ms,
+        error_code=error.code if isinstance(error, PagestreamError) else "internal_error",
+        error_class=type(error).__name__,
+        message=str(error) or type(error).__name__,
+        input_ref=input_ref,
+        versions=versions or {},
+        at=now_ms(),
+    )
     log.warning(
         "%s attempt %d failed for %s page %s (%s: %s); retry in %.1f s",
         stage, attempt, doc_id, page_no, type(error).__name__, error, decision.delay_ms / 1000,

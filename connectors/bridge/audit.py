@@ -16,6 +16,7 @@ from pagestream.connectors.tenants import Caller
 from pagestream.streams import kafka, topics
 from pagestream.streams.codec import Codecs
 from pagestream.streams.errors import SchemaError
+from pagestream.streams.records import AuditEvent
 from pagestream.streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -40,18 +41,18 @@ class AuditLog:
         client: str | None,
     ) -> dict[str, Any]:
         """Queue one event; returns it (what was sent)."""
-        event = {
-            "event_id": uuid.uuid4().hex,
-            "at": int(time.time() * 1000),
-            "tenant": caller.tenant if caller else None,
-            "key_id": caller.key_id if caller else None,
-            "action": action,
-            "doc_id": doc_id,
-            "method": method,
-            "path": path[:2000],
-            "status": status,
-            "client": client,
-        }
+        event = AuditEvent(
+            event_id=uuid.uuid4().hex,
+            at=int(time.time() * 1000),
+            tenant=caller.tenant if caller else None,
+            key_id=caller.key_id if caller else None,
+            action=action,
+            doc_id=doc_id,
+            method=method,
+            path=path[:2000],
+            status=status,
+            client=client,
+        ).to_dict()
         try:
             value = self._codec.encode(event)
             self._producer.produce(topics.AUDIT_EVENTS.name, key=(event["tenant"] or "").encode(), value=value)
