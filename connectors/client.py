@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import logging
 import os
 import time
 import uuid
@@ -26,19 +25,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import OFFSET_END, Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import OFFSET_END, KafkaException, TopicPartition
 
 from pagestream.connectors.objectstore import ObjectStore, StoredObject, document_prefix
 from pagestream.connectors.records import DocumentCompleted, Progress
 from pagestream.connectors.tenants import Caller, TenantStore
-from pagestream.streams import topics
+from pagestream.streams import kafka, topics
 from pagestream.streams.codec import Codecs, registry_client
 from pagestream.streams.errors import PagestreamError
+from pagestream.streams.records import DocumentLabel, DocumentSubmitted
 from pagestream.streams.settings import Settings
 from pagestream.streams.topics import SCHEMA_VERSION, TopicSpec
-
-# librdkafka's own log lines (e.g. while a broker restarts) go to logging, not to stderr.
-_kafka_log = logging.getLogger("pagestream.kafka")
 
 
 class SubmitError(PagestreamError):
@@ -79,14 +76,7 @@ class Watch:
         since: Since = None,
     ) -> None:
         self._codecs = codecs
-        self._consumer = Consumer(
-            {
-                "bootstrap.servers": settings.bootstrap_servers,
-                "group.id": f"pagestream-watch-{uuid.uuid4().hex}",
-                "enable.auto.commit": False,
-            },
-            logger=_kafka_log,
-        )
+        self._consumer = kafka.consumer(settings, "watch")
         self._specs = {spec.name: spec for spec in specs}
         partitions = []
         for name in self._specs:
@@ -201,16 +191,7 @@ class Client:
             ],
         )
         self.store = ObjectStore(self.settings)
-        self._producer = Producer(
-            {
-                "bootstrap.servers": self.settings.bootstrap_servers,
-                "acks": "all",
-                "enable.idempotence": True,
-                "partitioner": "murmur2_random",
-                "linger.ms": 5,
-            },
-            logger=_kafka_log,
-        )
+        self._producer = kafka.producer(self.settings, "client", config={"linger.ms": 5})
         self._submitted_at: dict[str, int] = {}  # doc_id -> ms, so progress() starts at the submission
 
     def __enter__(self) -> Client:
@@ -324,20 +305,19 @@ class Client:
         through a presigned URL); returns its doc_id."""
         submitted_at = int(time.time() * 1000)
         self.publish(
-            {
-                "doc_id": doc_id,
-                "tenant": tenant,
-                "filename": filename,
-                "source_uri": stored.uri,
-                "sha256": stored.sha256,
-                "size_bytes": stored.size,
-                "content_type": None,
-                "submitted_at": submitted_at,
-                "render_dpi": render_dpi,
-                "ocr_engine": ocr_engine,
-                "force_ocr": force_ocr,
-                "schema_version": SCHEMA_VERSION,
-            }
+            DocumentSubmitted(
+                doc_id=doc_id,
+                tenant=tenant,
+                filename=filename,
+                source_uri=stored.uri,
+                sha256=stored.sha256,
+                size_bytes=stored.size,
+                submitted_at=submitted_at,
+                render_dpi=render_dpi,
+                ocr_engine=ocr_engine,
+                force_ocr=force_ocr,
+                schema_version=SCHEMA_VERSION,
+            ).to_dict()
         )
         self._submitted_at[doc_id] = submitted_at
         if len(self._submitted_at) > _REMEMBERED_SUBMISSIONS:
@@ -362,14 +342,14 @@ class Client:
 
     def label(self, doc_id: str, doc_type: str, *, tenant: str = "default", source: str = "client") -> None:
         """Publish a document's true type (docs.labels), which analytics compare models against."""
-        record = {
-            "doc_id": doc_id,
-            "tenant": tenant,
-            "doc_type": doc_type,
-            "source": source,
-            "labelled_at": int(time.time() * 1000),
-            "schema_version": SCHEMA_VERSION,
-        }
+        record = DocumentLabel(
+            doc_id=doc_id,
+            tenant=tenant,
+            doc_type=doc_type,
+            source=source,
+            labelled_at=int(time.time() * 1000),
+            schema_version=SCHEMA_VERSION,
+        ).to_dict()
         self.publish_event(topics.DOCS_LABELS, record, f"the label of {doc_id}")
 
     def publish_event(self, spec: TopicSpec, record: dict[str, Any], what: str) -> None:

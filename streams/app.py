@@ -14,6 +14,7 @@ from typing import Any
 import faust
 from faust.transport.drivers.aiokafka import Producer
 
+from pagestream.streams.kafka import KafkaConfig
 from pagestream.streams.offsets import use_in_flight_safe_commits
 from pagestream.streams.settings import Settings
 
@@ -33,19 +34,15 @@ def create_app(settings: Settings, worker_id: int = 0) -> faust.App:
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.app_id,
-        broker=f"kafka://{settings.bootstrap_servers}",
+        **KafkaConfig.of(settings).faust(),
         store="rocksdb://",
         datadir=str(datadir),
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication,
         web_enabled=False,
-        producer_acks=-1,
         processing_guarantee=settings.processing_guarantee,
-        producer_max_request_size=settings.max_event_bytes + 100_000,
         consumer_auto_offset_reset="earliest",
         table_standby_replicas=0,
-        broker_session_timeout=settings.kafka_session_timeout_s,
-        broker_heartbeat_interval=max(1.0, settings.kafka_session_timeout_s / 4),
     )
     use_in_flight_safe_commits(app)  # commits only offsets a stream finished, in order
     app.transport.Producer = IdempotentProducer

@@ -23,6 +23,7 @@ from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
 from pagestream.schemas import avro_dir
 from pagestream.streams.errors import DecodeError, SchemaError
+from pagestream.streams.records import Record
 from pagestream.streams.topics import TopicSpec
 
 MAGIC = 0
@@ -72,7 +73,11 @@ class AvroCodec:
         self.schema_id: int = registered.schema_id
         self._writers: dict[int, Any] = {self.schema_id: self._schema}
 
-    def encode(self, record: dict[str, Any]) -> bytes:
+    def encode(self, record: Record | dict[str, Any]) -> bytes:
+        if isinstance(record, Record):
+            if type(record).__name__ != self.spec.record:
+                raise SchemaError(f"a {type(record).__name__} is not a {self.spec.record} ({self.spec.name})")
+            record = record.to_dict()
         out = io.BytesIO()
         out.write(_HEADER.pack(MAGIC, self.schema_id))
         try:
@@ -125,11 +130,18 @@ class Codecs:
     def __getitem__(self, spec: TopicSpec) -> AvroCodec:
         return self._codecs[spec.name]
 
-    def encode(self, spec: TopicSpec, record: dict[str, Any]) -> bytes:
+    def encode(self, spec: TopicSpec, record: Record | dict[str, Any]) -> bytes:
         return self._codecs[spec.name].encode(record)
 
     def decode(self, spec: TopicSpec, raw: bytes | None) -> dict[str, Any]:
         return self._codecs[spec.name].decode(raw)
+
+
+def iso_utc(value: dt.datetime) -> str:
+    """A time as ISO 8601 in UTC with a ``Z`` (a naive time is taken as UTC, as ClickHouse gives it)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def to_json(record: dict[str, Any]) -> str:
@@ -137,7 +149,7 @@ def to_json(record: dict[str, Any]) -> str:
 
     def default(value: object) -> object:
         if isinstance(value, dt.datetime):
-            return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+            return iso_utc(value)
         if isinstance(value, bytes):
             return base64.b64encode(value).decode()
         raise TypeError(f"not JSON serialisable: {type(value).__name__}")

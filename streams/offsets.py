@@ -32,13 +32,16 @@ same seek is repeated only after a wait that doubles (60 s, 120 s, ...), never i
 from __future__ import annotations
 
 import logging
+import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import faust
 from faust.transport.drivers.aiokafka import Consumer
 from faust.types import TP, Message
 from mode import Service
+
+from pagestream.streams.backoff import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -52,15 +55,14 @@ class Refetch:
 
     offset: int
     sought_at: float | None = None
-    wait: float = REFETCH_RETRY_SECONDS
+    wait: float = 0.0
+    backoff: Backoff = field(default_factory=lambda: Backoff(first=REFETCH_RETRY_SECONDS, ceiling=math.inf))
 
     def due(self, now: float) -> bool:
         """Seek on the second sighting, then again only after the (doubling) wait."""
         if self.sought_at is not None and now - self.sought_at < self.wait:
             return False
-        if self.sought_at is not None:
-            self.wait *= 2
-        self.sought_at = now
+        self.sought_at, self.wait = now, self.backoff.next()
         return True
 
 

@@ -68,10 +68,10 @@ def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
 async def fail_document(ctx: StageContext, doc_id: str, state: State, exc: BaseException) -> None:
     """A document assembly gave up on (dead-lettered already): a FAILED DocumentCompleted."""
     message = str(exc) or type(exc).__name__
-    failure = rejected_record(
-        {"doc_id": doc_id, "tenant": state["tenant"]}, "assembly_failed", message, {"schema": SCHEMA_VERSION}, now_ms()
-    )
-    await ctx.emit(topics.DOCS_COMPLETED, {**failure, "page_count": state["page_count"]}, doc_id, durable=True)
+    await ctx.complete(
+        rejected_record({"doc_id": doc_id, "tenant": state["tenant"]}, "assembly_failed", message,
+                        {"schema": SCHEMA_VERSION}, now_ms(), page_count=state["page_count"])
+    )  # fmt: skip
     await ctx.progress(doc_id, state["tenant"], "ASSEMBLE", "FAILED", page_count=state["page_count"], message=message)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pagestream.streams.records import DocumentAssembled
+
 State = dict[str, Any]
 
 
@@ -111,19 +113,18 @@ def assembled_record(
     quarantined = [(n, s["error_message"]) for n, s in state["pages"].items() if s.get("error_code") == "quarantined"]
     reasons = "".join(f"; page {n}: {message}" for n, message in sorted(quarantined, key=lambda q: int(q[0])))
     verdict = state.get("classification", {})
-    return {
-        "doc_id": doc_id,
-        "tenant": state["tenant"],
-        "filename": filename,
-        "status": status,
-        "page_count": state["page_count"],
-        "pages": pages,
-        "text_inline": True,
-        "result_uri": result_uri,
+    return DocumentAssembled(
+        doc_id=doc_id,
+        tenant=state["tenant"],
+        filename=filename,
+        status=status,
+        page_count=state["page_count"],
+        pages=pages,
+        result_uri=result_uri,
         **{k: verdict.get(k) for k in ("doc_type", "doc_type_confidence", "doc_type_reason", "classifier_version")},
-        "error_code": None if status == "OK" else "pages_quarantined" if quarantined else "pages_failed",
-        "error_message": None if status == "OK" else f"pages without a result: {failed}{reasons}",
-        "versions": versions,
-        "submitted_at": submitted_at_ms,
-        "assembled_at": now_ms,
-    }
+        error_code=None if status == "OK" else "pages_quarantined" if quarantined else "pages_failed",
+        error_message=None if status == "OK" else f"pages without a result: {failed}{reasons}",
+        versions=versions,
+        submitted_at=submitted_at_ms,
+        assembled_at=now_ms,
+    ).to_dict()

@@ -13,6 +13,7 @@ from typing import Any
 
 from pagestream.agents.classify.classifier import votes
 from pagestream.agents.classify.classifier.votes import Decision
+from pagestream.streams.records import PageLayout
 
 State = dict[str, Any]
 
@@ -56,8 +57,7 @@ def classified_record(
     page: dict, prediction: Any | None, decision: Decision, seen: int, model_label: str | None
 ) -> dict:
     """The PageLayout event with its classification fields filled in."""
-    return {
-        **page,
+    classification = {
         "page_type": prediction.label if prediction else None,
         "page_type_confidence": round(prediction.confidence, 4) if prediction else None,
         "doc_type": decision.doc_type,
@@ -66,3 +66,4 @@ def classified_record(
         "doc_type_reason": decision.reason,
         "classifier_version": model_label,
     }
+    return PageLayout(**(page | classification)).to_dict()

@@ -35,6 +35,7 @@ from pagestream.agents.runtime.retry import attempt_of_event, on_failure
 from pagestream.connectors.objectstore import document_prefix
 from pagestream.streams import topics
 from pagestream.streams.errors import DuplicateDocument, PagestreamError
+from pagestream.streams.records import PageRendered
 from pagestream.streams.retry_policy import inject_fault, is_retryable
 from pagestream.streams.topics import SCHEMA_VERSION, SUBMISSIONS_TABLE
 
@@ -165,23 +166,23 @@ async def _ingest_page(
                   "image_uri": stored.uri, "width": page.width, "height": page.height}
         await emit_page_result(ctx, fields, page.text_layer.as_page(page.width, page.height), "TEXT_LAYER")
         return
-    record = {
-        "doc_id": doc_id,
-        "tenant": tenant,
-        "page_no": page_no,
-        "page_count": facts.page_count,
-        "image_uri": stored.uri,
-        "image_sha256": stored.sha256,
-        "image_bytes": stored.size,
-        "width": page.width,
-        "height": page.height,
-        "dpi": page.dpi,
-        "source_kind": facts.kind,
-        "renderer": facts.renderer,
-        "ocr_engine": submission.get("ocr_engine"),
-        "rendered_at": now_ms(),
-        "duration_ms": elapsed,
-    }
+    record = PageRendered(
+        doc_id=doc_id,
+        tenant=tenant,
+        page_no=page_no,
+        page_count=facts.page_count,
+        image_uri=stored.uri,
+        image_sha256=stored.sha256,
+        image_bytes=stored.size,
+        width=page.width,
+        height=page.height,
+        dpi=page.dpi,
+        source_kind=facts.kind,
+        renderer=facts.renderer,
+        ocr_engine=submission.get("ocr_engine"),
+        rendered_at=now_ms(),
+        duration_ms=elapsed,
+    )
     await ctx.emit(topics.PAGES_RAW, record, doc_id, page_no)
     await _page_done(ctx, doc_id, tenant, page_no, facts, elapsed)
 
@@ -207,7 +208,5 @@ async def reject(ctx: StageContext, submission: dict, exc: BaseException, source
     await ctx.dead_letter(
         "INGEST", exc, doc_id=doc_id, tenant=tenant, input_ref=submission.get("source_uri"), source=source
     )
-    await ctx.emit(
-        topics.DOCS_COMPLETED, rejected_record(submission, code, str(exc), {"schema": SCHEMA_VERSION}, now_ms()), doc_id
-    )
+    await ctx.complete(rejected_record(submission, code, str(exc), {"schema": SCHEMA_VERSION}, now_ms()))
     await ctx.progress(doc_id, tenant, "INGEST", "FAILED", message=str(exc))

@@ -16,12 +16,13 @@ from typing import Any, TypeVar
 
 import faust
 
-from pagestream.agents.common.records import now_ms
+from pagestream.agents.common.records import now_ms, without_text
 from pagestream.connectors.objectstore import ObjectStore
 from pagestream.streams import metrics, topics
 from pagestream.streams.codec import Codecs
 from pagestream.streams.errors import DecodeError, PagestreamError, Quarantined
 from pagestream.streams.offsets import not_finished
+from pagestream.streams.records import DocumentProgress, ErrorEvent, Record
 from pagestream.streams.settings import Settings
 from pagestream.streams.topics import TopicSpec
 
@@ -91,7 +92,13 @@ class StageContext:
         return await asyncio.get_running_loop().run_in_executor(self.io, fn, *args)
 
     async def emit(
-        self, spec: TopicSpec, record: dict[str, Any], doc_id: str, page_no: int | None = None, *, durable: bool = False
+        self,
+        spec: TopicSpec,
+        record: Record | dict[str, Any],
+        doc_id: str,
+        page_no: int | None = None,
+        *,
+        durable: bool = False,
     ) -> None:
         """Send ``record``; with ``durable``, return only once the broker has acknowledged it.
 
@@ -102,8 +109,16 @@ class StageContext:
         )
         if durable:
             await sent
-        if spec is topics.DOCS_COMPLETED:
-            metrics.DOCUMENTS_COMPLETED.labels(record["status"]).inc()
+
+    async def complete(self, record: dict[str, Any]) -> None:
+        """Send a document's DocumentCompleted (``common.records.completed_record``), whichever
+        stage finished it: without page texts when too large for an event (readers use
+        result_uri), and durably, so a stage that then remembers the document as done cannot lose
+        its result."""
+        if len(self.codecs.encode(topics.DOCS_COMPLETED, record)) > self.settings.max_event_bytes:
+            record = without_text(record)
+        await self.emit(topics.DOCS_COMPLETED, record, record["doc_id"], durable=True)
+        metrics.DOCUMENTS_COMPLETED.labels(record["status"]).inc()
 
     async def progress(
         self,
@@ -119,19 +134,19 @@ class StageContext:
         duration_ms: int | None = None,
         versions: dict[str, str] | None = None,
     ) -> None:
-        record = {
-            "doc_id": doc_id,
-            "tenant": tenant,
-            "stage": stage,
-            "status": status,
-            "page_no": page_no,
-            "page_count": page_count,
-            "pages_done": pages_done,
-            "message": message,
-            "duration_ms": duration_ms,
-            "at": now_ms(),
-            "versions": versions,
-        }
+        record = DocumentProgress(
+            doc_id=doc_id,
+            tenant=tenant,
+            stage=stage,
+            status=status,
+            page_no=page_no,
+            page_count=page_count,
+            pages_done=pages_done,
+            message=message,
+            duration_ms=duration_ms,
+            at=now_ms(),
+            versions=versions,
+        )
         await self.emit(topics.DOCS_PROGRESS, record, doc_id)
         metrics.record_progress(stage, status, page_no, duration_ms)
 
@@ -152,26 +167,26 @@ class StageContext:
         if isinstance(error, Quarantined):  # report the cause, with the attempts it took
             attempts, quarantined, error = error.attempts, True, error.cause
         code = error.code if isinstance(error, PagestreamError) else "internal_error"
-        record = {
-            "doc_id": doc_id,
-            "tenant": tenant,
-            "page_no": page_no,
-            "stage": stage,
-            "error_code": code,
-            "error_class": type(error).__name__,
-            "message": str(error) or type(error).__name__,
-            "input_ref": input_ref,
-            "source_topic": source.topic,
-            "source_partition": source.partition,
-            "source_offset": source.offset,
-            "raw_value": source.value,
-            "source_key": source.key,
-            "attempts": attempts,
-            "versions": versions or {},
-            "at": now_ms(),
-            "retryable": True if quarantined else (False if isinstance(error, PagestreamError) else None),
-            "quarantined": quarantined,
-        }
+        record = ErrorEvent(
+            doc_id=doc_id,
+            tenant=tenant,
+            page_no=page_no,
+            stage=stage,
+            error_code=code,
+            error_class=type(error).__name__,
+            message=str(error) or type(error).__name__,
+            input_ref=input_ref,
+            source_topic=source.topic,
+            source_partition=source.partition,
+            source_offset=source.offset,
+            raw_value=source.value,
+            source_key=source.key,
+            attempts=attempts,
+            versions=versions or {},
+            at=now_ms(),
+            retryable=True if quarantined else (False if isinstance(error, PagestreamError) else None),
+            quarantined=quarantined,
+        )
         await self.emit(topics.PAGES_DLQ, record, doc_id or "unknown")
         metrics.record_error(stage, code)
 

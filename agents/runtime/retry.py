@@ -20,15 +20,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import faust
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 
 from pagestream.agents.common.records import now_ms
 from pagestream.agents.runtime.context import SourceInfo, StageContext
-from pagestream.streams import metrics, topics
+from pagestream.streams import kafka, metrics, topics
+from pagestream.streams.backoff import Backoff
 from pagestream.streams.errors import DecodeError, PagestreamError, Quarantined
+from pagestream.streams.records import RetryEvent
 from pagestream.streams.retry_policy import ATTEMPT_HEADER, RetryPolicy, attempt_of, decide
 
 log = logging.getLogger(__name__)
@@ -63,25 +66,25 @@ async def on_failure(
         metrics.QUARANTINED.labels(stage.lower()).inc()
         return Quarantined(stage, error, attempt)
     assert decision.topic is not None
-    record = {
-        "doc_id": doc_id,
-        "tenant": tenant,
-        "page_no": page_no,
-        "stage": stage,
-        "target_topic": event.message.topic,
-        "key": event.message.key,
-        "value": event.message.value,
-        "attempt": attempt,
-        "max_attempts": ctx.settings.retry_max_attempts,
-        "delay_ms": decision.delay_ms,
-        "not_before": decision.not_before_ms,
-        "error_code": error.code if isinstance(error, PagestreamError) else "internal_error",
-        "error_class": type(error).__name__,
-        "message": str(error) or type(error).__name__,
-        "input_ref": input_ref,
-        "versions": versions or {},
-        "at": now_ms(),
-    }
+    record = RetryEvent(
+        doc_id=doc_id,
+        tenant=tenant,
+        page_no=page_no,
+        stage=stage,
+        target_topic=event.message.topic,
+        key=event.message.key,
+        value=event.message.value,
+        attempt=attempt,
+        max_attempts=ctx.settings.retry_max_attempts,
+        delay_ms=decision.delay_ms,
+        not_before=decision.not_before_ms,
+        error_code=error.code if isinstance(error, PagestreamError) else "internal_error",
+        error_class=type(error).__name__,
+        message=str(error) or type(error).__name__,
+        input_ref=input_ref,
+        versions=versions or {},
+        at=now_ms(),
+    )
     log.warning(
         "%s attempt %d failed for %s page %s (%s: %s); retry in %.1f s",
         stage, attempt, doc_id, page_no, type(error).__name__, error, decision.delay_ms / 1000,
@@ -147,20 +150,8 @@ class Redeliverer:
 
     async def run(self) -> None:
         settings = self.ctx.settings
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.bootstrap_servers,
-            group_id=f"{settings.app_id}-retry",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            session_timeout_ms=int(settings.kafka_session_timeout_s * 1000),
-            heartbeat_interval_ms=int(max(1.0, settings.kafka_session_timeout_s / 4) * 1000),
-        )
-        producer = AIOKafkaProducer(
-            bootstrap_servers=settings.bootstrap_servers,
-            acks="all",
-            enable_idempotence=True,
-            max_request_size=settings.max_event_bytes + 100_000,
-        )
+        consumer = kafka.aio_consumer(settings, "retry", group=f"{settings.app_id}-retry")
+        producer = kafka.aio_producer(settings, "retry")
         consumer.subscribe(list(self.specs), listener=_ForgetRevoked(self.held))
         await producer.start()
         await consumer.start()
@@ -180,14 +171,13 @@ class Redeliverer:
             consumer.resume(*due)
         batch = await consumer.getmany(timeout_ms=250, max_records=200)
         commits: dict[TopicPartition, int] = {}
+
+        def skip(msg: ConsumerRecord, exc: DecodeError) -> None:  # not ours: nothing to re-deliver
+            log.error("retry agent skips %s:%d:%d: %s", msg.topic, msg.partition, msg.offset, exc)
+            commits[TopicPartition(msg.topic, msg.partition)] = msg.offset + 1
+
         for tp, messages in batch.items():
-            for msg in messages:
-                try:
-                    retry = self.ctx.codecs.decode(self.specs[tp.topic], msg.value)
-                except DecodeError as exc:  # not ours: nothing to re-deliver
-                    log.error("retry agent skips %s:%d:%d: %s", tp.topic, tp.partition, msg.offset, exc)
-                    commits[tp] = msg.offset + 1
-                    continue
+            for msg, retry in kafka.decoded(self.ctx.codecs, self.specs, messages, skip, kafka.aiokafka_fields):
                 not_before = _millis(retry["not_before"])
                 if not_before > now_ms():  # wait on this partition only
                     consumer.seek(tp, msg.offset)
@@ -211,11 +201,16 @@ def register(app: faust.App, ctx: StageContext) -> None:
 
     @app.task
     async def retry_agent() -> None:
+        backoff = Backoff(first=5.0, ceiling=60.0)
         while True:
+            started = time.monotonic()
             try:
                 await Redeliverer(ctx).run()
             except asyncio.CancelledError:
                 raise
             except Exception:  # e.g. the broker restarting: start again, the offsets are committed
-                log.exception("retry agent stopped; restarting in 5 s")
-                await asyncio.sleep(5)
+                if time.monotonic() - started > backoff.ceiling:  # it had been running: a new outage
+                    backoff.reset()
+                delay = backoff.next()
+                log.exception("retry agent stopped; restarting in %.0f s", delay)
+                await asyncio.sleep(delay)

@@ -14,7 +14,7 @@ from typing import Any
 
 import faust
 
-from pagestream.agents.common.records import now_ms, without_text
+from pagestream.agents.common.records import now_ms
 from pagestream.agents.runtime.context import StageContext, each_record
 from pagestream.agents.runtime.retry import retry_or_dead_letter
 from pagestream.agents.validate.core.extract import known_types
@@ -50,9 +50,7 @@ def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
         except Exception as exc:  # the fields still travel in the event; the file is missing
             log.exception("fields.csv not stored for %s", doc_id)
             await ctx.dead_letter("VALIDATE", exc, doc_id=doc_id, tenant=assembled["tenant"])
-        if len(ctx.codecs.encode(topics.DOCS_COMPLETED, record)) > ctx.settings.max_event_bytes:
-            record = without_text(record)
-        await ctx.emit(topics.DOCS_COMPLETED, record, doc_id, durable=True)  # before the table says "done"
+        await ctx.complete(record)  # before the table says "done"
         table[doc_id] = {"status": verdict.status, "at": record["completed_at"]}
         await ctx.progress(
             doc_id, assembled["tenant"], "VALIDATE", "COMPLETED", page_count=assembled["page_count"],

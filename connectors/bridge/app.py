@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from confluent_kafka.admin import AdminClient
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -35,11 +34,11 @@ from pagestream.connectors.bridge.feed import Feed
 from pagestream.connectors.bridge.lag import LagMonitor
 from pagestream.connectors.bridge.limits import RateLimiter
 from pagestream.connectors.bridge.origin import OriginCheck
-from pagestream.connectors.bridge.problems import EXCEPTION_HANDLERS, Problem, problem_response
 from pagestream.connectors.client import Client
 from pagestream.connectors.objectstore import ObjectStore, ObjectStoreError
+from pagestream.connectors.problems import EXCEPTION_HANDLERS, Problem, problem_response
 from pagestream.connectors.tenants import TenantStore
-from pagestream.streams import metrics, topics
+from pagestream.streams import kafka, metrics, topics
 from pagestream.streams.codec import Codecs, registry_client, to_json
 from pagestream.streams.settings import Settings
 
@@ -66,7 +65,7 @@ class Bridge:
         self.store: ObjectStore = self.client.store
         self.feed = Feed(settings, self.client.codecs)
         self.lag = LagMonitor(settings)
-        self.admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+        self.admin = kafka.admin(settings)
         self.tenants = TenantStore(settings.tenants_file)
         self.key_checks = KeyChecks(self.tenants, settings.auth_check_workers)
         self.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)

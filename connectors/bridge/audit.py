@@ -12,12 +12,11 @@ import time
 import uuid
 from typing import Any
 
-from confluent_kafka import Producer
-
 from pagestream.connectors.tenants import Caller
-from pagestream.streams import topics
+from pagestream.streams import kafka, topics
 from pagestream.streams.codec import Codecs
 from pagestream.streams.errors import SchemaError
+from pagestream.streams.records import AuditEvent
 from pagestream.streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -28,16 +27,7 @@ class AuditLog:
 
     def __init__(self, settings: Settings, codecs: Codecs) -> None:
         self._codec = codecs[topics.AUDIT_EVENTS]
-        self._producer = Producer(
-            {
-                "bootstrap.servers": settings.bootstrap_servers,
-                "acks": "all",
-                "enable.idempotence": True,
-                "partitioner": "murmur2_random",
-                "linger.ms": 20,
-            },
-            logger=logging.getLogger("pagestream.kafka"),
-        )
+        self._producer = kafka.producer(settings, "bridge-audit", config={"linger.ms": 20})
 
     def record(
         self,
@@ -51,18 +41,18 @@ class AuditLog:
         client: str | None,
     ) -> dict[str, Any]:
         """Queue one event; returns it (what was sent)."""
-        event = {
-            "event_id": uuid.uuid4().hex,
-            "at": int(time.time() * 1000),
-            "tenant": caller.tenant if caller else None,
-            "key_id": caller.key_id if caller else None,
-            "action": action,
-            "doc_id": doc_id,
-            "method": method,
-            "path": path[:2000],
-            "status": status,
-            "client": client,
-        }
+        event = AuditEvent(
+            event_id=uuid.uuid4().hex,
+            at=int(time.time() * 1000),
+            tenant=caller.tenant if caller else None,
+            key_id=caller.key_id if caller else None,
+            action=action,
+            doc_id=doc_id,
+            method=method,
+            path=path[:2000],
+            status=status,
+            client=client,
+        ).to_dict()
         try:
             value = self._codec.encode(event)
             self._producer.produce(topics.AUDIT_EVENTS.name, key=(event["tenant"] or "").encode(), value=value)

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pagestream.connectors.bridge.problems import Problem, problem_response
+from pagestream.connectors.problems import Problem, problem_response
 from pagestream.connectors.tenants import Caller, TenantStore, is_operator
 from pagestream.streams.errors import ServiceError
 from pagestream.streams.settings import Settings

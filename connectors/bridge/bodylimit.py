@@ -12,7 +12,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pagestream.connectors.bridge.problems import Problem, problem_response
+from pagestream.connectors.problems import Problem, problem_response
 from pagestream.streams.settings import Settings
 
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries and headers around the file and the few form fields

@@ -10,18 +10,16 @@ the feed's position, taken under the same lock that dispatches, so nothing is lo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Message, TopicPartition
 
-from pagestream.streams import metrics, topics
+from pagestream.streams import kafka, metrics, topics
 from pagestream.streams.codec import Codecs
 from pagestream.streams.errors import DecodeError
 from pagestream.streams.settings import Settings
@@ -39,17 +37,7 @@ KINDS = {
 FEED_SPECS: tuple[TopicSpec, ...] = (topics.DOCS_SUBMITTED, topics.DOCS_PROGRESS, topics.DOCS_COMPLETED)
 # What SSE streams carry: a document's progress, then its result.
 STREAM_TOPICS: tuple[str, ...] = (topics.DOCS_PROGRESS.name, topics.DOCS_COMPLETED.name)
-
-
-def _consumer(settings: Settings, purpose: str) -> Consumer:
-    return Consumer(
-        {
-            "bootstrap.servers": settings.bootstrap_servers,
-            "group.id": f"pagestream-bridge-{purpose}-{uuid.uuid4().hex}",
-            "enable.auto.commit": False,
-            "auto.offset.reset": "earliest",
-        }
-    )
+_SPECS = {spec.name: spec for spec in FEED_SPECS}
 
 
 @dataclass(frozen=True)
@@ -221,7 +209,7 @@ class Feed:
         self._targets: dict[TP, int] = {}  # high watermarks at start: caught up once reached
         self._subscribers: set[Subscriber] = set()
         self._stop = threading.Event()
-        self._consumer = _consumer(settings, "feed")
+        self._consumer = kafka.consumer(settings, "bridge-feed")
         self._thread = threading.Thread(target=self._run, name="pagestream-bridge-feed", daemon=True)
 
     def start(self) -> None:
@@ -275,38 +263,35 @@ class Feed:
             return [state.summary() for state in self.index.latest(limit, tenant)]
 
     def _run(self) -> None:
-        specs = {spec.name: spec for spec in FEED_SPECS}
         while not self._stop.is_set():
             try:
                 messages = self._consumer.consume(500, timeout=0.2)
             except Exception:  # a broker hiccup: librdkafka reconnects by itself
                 log.exception("feed consume failed")
                 continue
-            for msg in messages:
-                if msg.error():
-                    continue
-                tp = (msg.topic(), msg.partition())
-                try:
-                    event = FeedEvent(
-                        msg.topic(), msg.partition(), msg.offset(), self.codecs.decode(specs[tp[0]], msg.value())
-                    )
-                except DecodeError as exc:
-                    log.warning("feed skips %s:%s:%s: %s", *tp, msg.offset(), exc)
-                    event = None
-                metrics.FEED_EVENTS.labels(tp[0]).inc()
-                with self.lock:
-                    if event is not None:
-                        self.index.apply(event)
-                        if event.kind == "completed":
-                            state = self.index.get(event.doc_id)
-                            state.progress_end = self._positions[(topics.DOCS_PROGRESS.name, event.partition)]
-                        if event.topic in STREAM_TOPICS:
-                            for subscriber in self._subscribers:
-                                subscriber.offer(event)
-                    self._positions[tp] = msg.offset() + 1
+            for msg, record in kafka.decoded(self.codecs, _SPECS, messages, self._skip):
+                self._dispatch(msg, FeedEvent(msg.topic(), msg.partition(), msg.offset(), record))
             metrics.INDEXED_DOCUMENTS.set(len(self.index))
             if not self.caught_up.is_set():
                 self._check_caught_up()
+
+    def _skip(self, msg: Message, exc: DecodeError) -> None:
+        log.warning("feed skips %s:%s:%s: %s", msg.topic(), msg.partition(), msg.offset(), exc)
+        self._dispatch(msg, None)
+
+    def _dispatch(self, msg: Message, event: FeedEvent | None) -> None:
+        """Index the event and offer it to the open streams; either way the feed moves past it."""
+        metrics.FEED_EVENTS.labels(msg.topic()).inc()
+        with self.lock:
+            if event is not None:
+                self.index.apply(event)
+                if event.kind == "completed":
+                    state = self.index.get(event.doc_id)
+                    state.progress_end = self._positions[(topics.DOCS_PROGRESS.name, event.partition)]
+                if event.topic in STREAM_TOPICS:
+                    for subscriber in self._subscribers:
+                        subscriber.offer(event)
+            self._positions[(msg.topic(), msg.partition())] = msg.offset() + 1
 
     def _check_caught_up(self) -> None:
         if all(self._positions[tp] >= high for tp, high in self._targets.items()):
@@ -321,28 +306,22 @@ def replay(
 ) -> Iterator[FeedEvent]:
     """Events of each ``(partition, start, end)`` range (end exclusive), read back from Kafka in
     offset order, one partition after the other; only those that ``matches``."""
-    specs = {spec.name: spec for spec in FEED_SPECS}
     wanted = [(tp, start, end) for tp, start, end in ranges if end > start]
     if not wanted:
         return
-    consumer = _consumer(settings, "replay")
+    consumer = kafka.consumer(settings, "bridge-replay")
     try:
         for (topic, partition), start, end in wanted:
             consumer.assign([TopicPartition(topic, partition, start)])
             done = False
             while not done:
                 messages = consumer.consume(500, timeout=1.0)
-                for msg in messages:
-                    if msg.error():
-                        continue
-                    if msg.offset() >= end:
-                        done = True
-                        break
-                    with contextlib.suppress(DecodeError):
-                        event = FeedEvent(topic, partition, msg.offset(), codecs.decode(specs[topic], msg.value()))
-                        if matches(event):
-                            yield event
-                    done = msg.offset() >= end - 1
+                in_range = [m for m in messages if m.error() or m.offset() < end]
+                done = len(in_range) < len(messages) or any(m.offset() >= end - 1 for m in in_range if not m.error())
+                for msg, record in kafka.decoded(codecs, _SPECS, in_range, lambda _m, _e: None):
+                    event = FeedEvent(topic, partition, msg.offset(), record)
+                    if matches(event):
+                        yield event
                 if not messages:  # the rest of the range is gone (retention) or was never there
                     position = consumer.position([TopicPartition(topic, partition)])[0].offset
                     low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)

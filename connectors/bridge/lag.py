@@ -17,7 +17,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 
-from pagestream.streams import metrics, topics
+from pagestream.streams import kafka, metrics, topics
 from pagestream.streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,9 +45,7 @@ class LagMonitor:
     def __init__(self, settings: Settings) -> None:
         self.group = settings.app_id
         self.interval = settings.lag_interval_seconds
-        self._consumer = Consumer(
-            {"bootstrap.servers": settings.bootstrap_servers, "group.id": self.group, "enable.auto.commit": False}
-        )
+        self._consumer = kafka.consumer(settings, "bridge-lag", group=self.group)
         self._topics = [spec.name for spec in topics.ALL_TOPICS]
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="pagestream-bridge-lag", daemon=True)

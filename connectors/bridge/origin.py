@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from pagestream.connectors.bridge.problems import problem_response
+from pagestream.connectors.problems import problem_response
 from pagestream.streams.settings import Settings
 
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}

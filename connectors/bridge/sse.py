@@ -16,7 +16,7 @@ from typing import Any
 from starlette.concurrency import iterate_in_threadpool
 
 from pagestream.connectors.bridge.feed import STREAM_TOPICS, TP, Feed, FeedEvent, Subscriber, replay
-from pagestream.connectors.bridge.problems import Problem
+from pagestream.connectors.problems import Problem
 from pagestream.streams import topics
 from pagestream.streams.codec import to_json
 

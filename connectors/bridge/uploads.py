@@ -23,9 +23,9 @@ from starlette.responses import JSONResponse
 from pagestream.agents.ingest.core.document import ACCEPTED, sniff_kind
 from pagestream.connectors.bridge.auth import note_document, owns, tenant_scope
 from pagestream.connectors.bridge.bodylimit import upload_too_large
-from pagestream.connectors.bridge.problems import Problem
 from pagestream.connectors.client import source_key
 from pagestream.connectors.objectstore import ObjectStore, ObjectStoreError, safe_part
+from pagestream.connectors.problems import Problem
 
 _UPLOADS_PREFIX = "_uploads"  # pending presigned uploads; tenants cannot be named like this
 _SWEEP_SECONDS = 60.0

@@ -20,7 +20,9 @@ from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 from pagestream.connectors.clickhouse.connections import writer_client
 from pagestream.connectors.clickhouse.rows import SINK_TOPICS
 from pagestream.connectors.clickhouse.schema import migrate
-from pagestream.connectors.clickhouse.sink import Backoff, ClickHouseSink, SinkBackpressureError
+from pagestream.connectors.clickhouse.sink import ClickHouseSink, SinkBackpressureError
+from pagestream.streams import kafka
+from pagestream.streams.backoff import Backoff
 from pagestream.streams.codec import Codecs, registry_client
 from pagestream.streams.errors import DecodeError
 from pagestream.streams.settings import Settings
@@ -91,14 +93,8 @@ class SinkRunner:
             return
         self._codecs, sink, client = prepared
         self.sink = sink
-        consumer = Consumer(
-            {
-                "bootstrap.servers": self.settings.bootstrap_servers,
-                "group.id": self.settings.sink_group,
-                "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
-                "enable.partition.eof": False,
-            }
+        consumer = kafka.consumer(
+            self.settings, "sink", group=self.settings.sink_group, config={"enable.partition.eof": False}
         )
         consumer.subscribe(list(self._specs), on_revoke=lambda c, parts: self._on_revoke(c, sink, parts))
         self.state = "running"
@@ -146,15 +142,14 @@ class SinkRunner:
         return None
 
     def _add(self, sink: ClickHouseSink, msg: Message) -> None:
-        if msg.error():
-            log.warning("Kafka: %s", msg.error())
-            return
-        try:
-            value: dict[str, Any] | DecodeError = self._codecs.decode(self._specs[msg.topic()], msg.value())
-        except DecodeError as exc:
-            value = exc
-        sink.add(value, msg.key(), msg.timestamp()[1], msg.headers(), msg.topic(), msg.partition(), msg.offset())
-        self.messages += 1
+        """Buffer a message's rows; an undecodable one becomes an error row (the sink's dead letter)."""
+
+        def add(msg: Message, value: dict[str, Any] | DecodeError) -> None:
+            sink.add(value, msg.key(), msg.timestamp()[1], msg.headers(), msg.topic(), msg.partition(), msg.offset())
+            self.messages += 1
+
+        for _, record in kafka.decoded(self._codecs, self._specs, [msg], add):
+            add(msg, record)
 
     def _flush_until_written(self, consumer: Consumer, sink: ClickHouseSink) -> None:
         """Flush; while ClickHouse refuses, pause the partitions and retry with backoff."""

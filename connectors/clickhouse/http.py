@@ -36,6 +36,7 @@ from pagestream.connectors.clickhouse.fairqueue import FairQueue, QueueFull
 from pagestream.connectors.clickhouse.sql import QueryResult, SqlError, run_query
 from pagestream.connectors.clickhouse.tenantsql import tenant_filters
 from pagestream.connectors.objectstore import ObjectStore, ObjectStoreError
+from pagestream.connectors.problems import problem_response
 from pagestream.connectors.results import download_urls
 from pagestream.connectors.tenants import is_operator
 from pagestream.streams.errors import PagestreamError
@@ -48,12 +49,6 @@ class DatabaseNotReady(PagestreamError):
     """The sink has not connected to ClickHouse (or migrated it) yet."""
 
     code = "not_ready"
-
-
-def problem(status: int, title: str, detail: str, kind: str) -> JSONResponse:
-    """An RFC 9457 problem document."""
-    body = {"type": f"urn:pagestream:problem:{kind}", "title": title, "status": status, "detail": detail}
-    return JSONResponse(body, status_code=status, media_type="application/problem+json")
 
 
 class ClickHouseService:
@@ -150,31 +145,37 @@ class ClickHouseService:
         try:
             body = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
-            return problem(400, "Bad request", 'send JSON: {"query": "SELECT ..."}', "bad-request")
+            return problem_response(request, 400, "bad-request", 'send JSON: {"query": "SELECT ..."}')
         query = body.get("query") if isinstance(body, dict) else None
         if not isinstance(query, str):
-            return problem(400, "Bad request", 'send JSON: {"query": "SELECT ..."}', "bad-request")
+            return problem_response(request, 400, "bad-request", 'send JSON: {"query": "SELECT ..."}')
         who = request.scope.get("state", {}).get("caller")  # set by the bridge's Guard (auth on)
         tenant = who.tenant if who else None
         try:
             result = await self.queue.run(tenant or self._LOCAL, lambda: self.query(query, tenant))
         except QueueFull as exc:
-            response = problem(429, "Too many requests", exc.message, "sql-queue-full")
+            response = problem_response(request, 429, "sql-queue-full", exc.message)
             response.headers["Retry-After"] = "1"
             return response
         except DatabaseNotReady as exc:
-            return problem(503, "Analytics database not ready", exc.message, "not-ready")
+            return problem_response(request, 503, "not-ready", exc.message, title="Analytics database not ready")
         except SqlError as exc:
-            return problem(400, "SQL error", exc.message, exc.code.replace("_", "-"))
+            return problem_response(request, 400, exc.code.replace("_", "-"), exc.message, title="SQL error")
         except Exception:  # the database went away under us: say so, without a trace or its text
             log.exception("query failed")
-            return problem(503, "Analytics database unavailable", "the query could not run; try again", "unavailable")
+            return problem_response(
+                request,
+                503,
+                "unavailable",
+                "the query could not run; try again",
+                title="Analytics database unavailable",
+            )
         return JSONResponse(result.as_json())
 
     async def sink_status(self, request: Request) -> JSONResponse:
         if not is_operator(request.scope.get("state", {}).get("caller"), self.settings.operator_tenants):
-            return problem(403, "Forbidden", "the sink's state answers to operator tenants only "
-                           "(PAGESTREAM_OPERATOR_TENANTS)", "operators-only")  # fmt: skip
+            detail = "the sink's state answers to operator tenants only (PAGESTREAM_OPERATOR_TENANTS)"
+            return problem_response(request, 403, "operators-only", detail)
         return JSONResponse(self.runner.status())
 
     async def files(self, request: Request) -> JSONResponse:
@@ -187,17 +188,31 @@ class ClickHouseService:
                 {"doc_id": doc_id},
             )
         except DatabaseNotReady as exc:
-            return problem(503, "Analytics database not ready", exc.message, "not-ready")
+            return problem_response(request, 503, "not-ready", exc.message, title="Analytics database not ready")
         except Exception:  # the database went away under us
             log.exception("document lookup failed")
-            return problem(503, "Analytics database unavailable", "the lookup could not run; try again", "unavailable")
+            return problem_response(
+                request,
+                503,
+                "unavailable",
+                "the lookup could not run; try again",
+                title="Analytics database unavailable",
+            )
         who = request.scope.get("state", {}).get("caller")
         if not rows or (who is not None and rows[0][0] != who.tenant):  # another tenant's: as if unknown
-            return problem(404, "Unknown document", f"no completed document with id {doc_id!r}", "unknown-document")
+            return problem_response(
+                request, 404, "unknown-document", f"no completed document with id {doc_id!r}", title="Unknown document"
+            )
         expires = dt.timedelta(seconds=self.settings.presign_expiry_seconds)
         try:
             urls = await run_in_threadpool(download_urls, self._store, rows[0][0], doc_id, expires)
         except ObjectStoreError:
             log.exception("presigning download URLs failed")
-            return problem(503, "Object store unavailable", "the object store did not answer; try again", "unavailable")
+            return problem_response(
+                request,
+                503,
+                "unavailable",
+                "the object store did not answer; try again",
+                title="Object store unavailable",
+            )
         return JSONResponse(urls)

@@ -5,7 +5,8 @@ One Kafka message becomes rows of one or more tables: a ``DocumentCompleted`` is
 ``DocumentProgress`` is a row of ``stage_events``; an ``ErrorEvent`` (or a message the sink
 could not decode) is a row of ``errors``; a ``DocumentLabel`` a row of ``labels`` and a
 ``DocumentReplayed`` a row of ``model_runs``. Every row keeps
-the Kafka coordinates it came from.
+the Kafka coordinates it came from. A row names its columns (the sink inserts exactly those);
+the tables declare them, in ``schema``'s migrations, and a unit test holds the two together.
 """
 
 from __future__ import annotations
@@ -17,42 +18,7 @@ from typing import Any
 from pagestream.streams import topics
 from pagestream.streams.errors import DecodeError
 
-Row = dict[str, Any]
-
-_KAFKA = ("kafka_topic", "kafka_partition", "kafka_offset")
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "documents": (
-        "doc_id", "tenant", "filename", "status", "validation_status", "doc_type", "doc_type_confidence", "page_count",
-        "pages_ok", "word_count", "mean_confidence", "text_inline", "result_uri", "error_code", "error_message",
-        "versions", "submitted_at", "completed_at", *_KAFKA,
-    ),
-    "pages": (
-        "doc_id", "tenant", "page_no", "status", "word_count", "mean_confidence", "text_source", "engine", "text",
-        "result_uri", "error_message", "completed_at", *_KAFKA,
-    ),
-    "fields": (
-        "doc_id", "tenant", "doc_type", "name", "value", "normalized", "confidence", "page_no", "bbox", "completed_at",
-        *_KAFKA,
-    ),
-    "validation_issues": (
-        "doc_id", "tenant", "doc_type", "validation_status", "rule", "severity", "fields", "expected", "found",
-        "message", "completed_at", *_KAFKA,
-    ),
-    "stage_events": (
-        "doc_id", "tenant", "stage", "status", "page_no", "page_count", "pages_done", "duration_ms", "message",
-        "versions", "at", *_KAFKA,
-    ),
-    "errors": (
-        "doc_id", "tenant", "page_no", "stage", "error_code", "error_class", "message", "input_ref", "source_topic",
-        "source_partition", "source_offset", "attempts", "versions", "at", *_KAFKA,
-    ),
-    "labels": ("doc_id", "tenant", "doc_type", "source", "labelled_at", *_KAFKA),
-    "model_runs": (
-        "doc_id", "tenant", "run_id", "model_name", "model_alias", "model_version", "doc_type", "doc_type_confidence",
-        "doc_type_reason", "page_types", "page_confidences", "baseline_doc_type", "baseline_classifier_version",
-        "source_completed_at", "replayed_at", *_KAFKA,
-    ),
-}  # fmt: skip
+Row = dict[str, Any]  # column name -> value; the tables' columns are declared in ``schema`` only
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,9 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-from pagestream.connectors.clickhouse.rows import COLUMNS, Origin, Row, rows_for, undecodable_row
+from pagestream.connectors.clickhouse.rows import Origin, Row, rows_for, undecodable_row
 from pagestream.connectors.clickhouse.schema import TABLES, identifier
+from pagestream.streams.backoff import Backoff
 from pagestream.streams.errors import DecodeError, PagestreamError
 
 log = logging.getLogger(__name__)
@@ -36,24 +37,6 @@ class SinkBackpressureError(PagestreamError):
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = retry_after
-
-
-@dataclass
-class Backoff:
-    """Exponential backoff between write attempts: first, first x factor, ... up to ceiling."""
-
-    first: float = 0.5
-    factor: float = 2.0
-    ceiling: float = 30.0
-    attempts: int = 0
-
-    def next(self) -> float:
-        delay = min(self.ceiling, self.first * self.factor**self.attempts)
-        self.attempts += 1
-        return delay
-
-    def reset(self) -> None:
-        self.attempts = 0
 
 
 @dataclass
@@ -121,14 +104,16 @@ class ClickHouseSink:
         """
         if not self._buffers:
             return {}
-        by_table: dict[str, list[list[Any]]] = {}
+        by_table: dict[str, list[Row]] = {}
         for buffer in self._buffers.values():
             for table, row in buffer.rows:
-                by_table.setdefault(table, []).append([row[c] for c in COLUMNS[table]])
+                by_table.setdefault(table, []).append(row)
         try:
             for table in TABLES:
                 if by_table.get(table):
-                    self._client.insert(f"{self._database}.{table}", by_table[table], column_names=COLUMNS[table])
+                    columns = list(by_table[table][0])  # every row of a table is built by one function
+                    data = [[row[c] for c in columns] for row in by_table[table]]
+                    self._client.insert(f"{self._database}.{table}", data, column_names=columns)
         except Exception as exc:  # connection refused, server errors, a detached table: all transient here
             self.failed_attempts += 1
             self.last_error = f"{type(exc).__name__}: {exc}"

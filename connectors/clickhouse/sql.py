@@ -23,6 +23,7 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
+from pagestream.streams.codec import iso_utc
 from pagestream.streams.errors import PagestreamError
 
 _ACCEPTED = "one SELECT statement (or a UNION of SELECTs, WITH allowed) is accepted"
@@ -99,9 +100,7 @@ def json_value(value: Any) -> Any:
     if isinstance(value, float):
         return value if value == value and value not in (float("inf"), float("-inf")) else None
     if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+        return iso_utc(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):

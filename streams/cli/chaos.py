@@ -13,17 +13,14 @@ import random
 import signal
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from confluent_kafka import Consumer, TopicPartition
-
 from pagestream.agents.ingest.core.document import pdf_page_count
 from pagestream.connectors.client import Client
-from pagestream.streams import topics
+from pagestream.streams import kafka, topics
 from pagestream.streams.cli import supervisor
 from pagestream.streams.cli.chaos_checks import ClickHouseReport, SseFollower, SseReport, clickhouse_report, end_cursor
 from pagestream.streams.codec import Codecs, registry_client
@@ -125,29 +122,12 @@ def _kill(settings: Settings, worker: supervisor.ProcessService) -> None:
 def completed_counts(settings: Settings, doc_ids: set[str]) -> tuple[Counter[str], dict[str, dict]]:
     """Every DocumentCompleted of ``doc_ids`` in the topic, from the beginning."""
     codecs = Codecs(registry_client(settings.registry_url), [topics.DOCS_COMPLETED])
-    consumer = Consumer(
-        {"bootstrap.servers": settings.bootstrap_servers, "group.id": uuid.uuid4().hex, "enable.auto.commit": False}
-    )
-    name = topics.DOCS_COMPLETED.name
-    partitions = consumer.list_topics(name, timeout=10).topics[name].partitions
-    ends = {p: consumer.get_watermark_offsets(TopicPartition(name, p), timeout=10)[1] for p in partitions}
-    consumer.assign([TopicPartition(name, p, 0) for p in partitions])
     counts: Counter[str] = Counter()
     last: dict[str, dict] = {}
-    done: set[int] = {p for p, end in ends.items() if end == 0}
-    try:
-        while len(done) < len(ends):
-            msg = consumer.poll(1.0)
-            if msg is None or msg.error():
-                continue
-            if msg.offset() + 1 >= ends[msg.partition()]:
-                done.add(msg.partition())
-            record = codecs.decode(topics.DOCS_COMPLETED, msg.value())
-            if record["doc_id"] in doc_ids:
-                counts[record["doc_id"]] += 1
-                last[record["doc_id"]] = record
-    finally:
-        consumer.close()
+    for _, record in kafka.read_to_end(settings, codecs, topics.DOCS_COMPLETED, "chaos"):
+        if record["doc_id"] in doc_ids:
+            counts[record["doc_id"]] += 1
+            last[record["doc_id"]] = record
     return counts, last
 
 

@@ -16,9 +16,10 @@ from collections import Counter
 from dataclasses import dataclass
 
 import httpx
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import TopicPartition
 
 from pagestream.connectors.bridge.feed import FEED_SPECS, STREAM_TOPICS, replay
+from pagestream.streams import kafka
 from pagestream.streams.codec import Codecs, registry_client
 from pagestream.streams.settings import Settings
 
@@ -28,16 +29,12 @@ Position = tuple[str, int, int]  # topic, partition, offset
 def end_cursor(settings: Settings) -> str:
     """A tenant-stream id naming the current end of every partition: resuming from it gives what
     comes next, and every event after it is known by its position."""
-    consumer = Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": "pagestream-chaos-cursor"})
+    consumer = kafka.consumer(settings, "chaos-cursor")
     try:
-        items = []
-        for name in STREAM_TOPICS:
-            for partition in sorted(consumer.list_topics(name, timeout=10).topics[name].partitions):
-                high = consumer.get_watermark_offsets(TopicPartition(name, partition), timeout=10)[1]
-                items.append(f"{name}:{partition}:{high - 1}")
-        return ",".join(items)
+        ends = {name: kafka.end_offsets(consumer, name) for name in STREAM_TOPICS}
     finally:
         consumer.close()
+    return ",".join(f"{name}:{p}:{high - 1}" for name, highs in ends.items() for p, high in highs.items())
 
 
 def _cursor(event_id: str) -> dict[tuple[str, int], int]:
@@ -124,7 +121,7 @@ class SseFollower(threading.Thread):
         """Positions of the tenant's events of ``doc_ids`` in Kafka after the start cursor."""
         settings = self.settings
         codecs = Codecs(registry_client(settings.registry_url), FEED_SPECS)
-        consumer = Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": "pagestream-chaos-ends"})
+        consumer = kafka.consumer(settings, "chaos-ends")
         try:
             ranges = [
                 ((t, p), o + 1, consumer.get_watermark_offsets(TopicPartition(t, p), timeout=10)[1])

@@ -8,13 +8,10 @@ full retry budget, also when it had been quarantined.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from confluent_kafka import Consumer, Producer, TopicPartition
-
-from pagestream.streams import topics
+from pagestream.streams import kafka, topics
 from pagestream.streams.codec import Codecs, registry_client
 from pagestream.streams.errors import PagestreamError
 from pagestream.streams.settings import Settings
@@ -25,27 +22,10 @@ Filter = Callable[[dict[str, Any]], bool]
 def dead_letters(settings: Settings, keep: Filter = lambda _r: True) -> Iterator[dict[str, Any]]:
     """Every ErrorEvent on pages.dlq (oldest first per partition) that ``keep`` accepts."""
     codecs = Codecs(registry_client(settings.registry_url), [topics.PAGES_DLQ])
-    name = topics.PAGES_DLQ.name
-    consumer = Consumer(
-        {"bootstrap.servers": settings.bootstrap_servers, "group.id": uuid.uuid4().hex, "enable.auto.commit": False}
-    )
-    try:
-        partitions = consumer.list_topics(name, timeout=10).topics[name].partitions
-        ends = {p: consumer.get_watermark_offsets(TopicPartition(name, p), timeout=10)[1] for p in partitions}
-        pending = {p for p, end in ends.items() if end > 0}
-        consumer.assign([TopicPartition(name, p, 0) for p in pending])
-        while pending:
-            msg = consumer.poll(2.0)
-            if msg is None or msg.error():
-                continue
-            if msg.offset() + 1 >= ends[msg.partition()]:
-                pending.discard(msg.partition())
-            record = codecs.decode(topics.PAGES_DLQ, msg.value())
-            record["dlq_id"] = f"{msg.partition()}:{msg.offset()}"
-            if keep(record):
-                yield record
-    finally:
-        consumer.close()
+    for msg, record in kafka.read_to_end(settings, codecs, topics.PAGES_DLQ, "dlq"):
+        record["dlq_id"] = f"{msg.partition()}:{msg.offset()}"
+        if keep(record):
+            yield record
 
 
 def matcher(
@@ -67,14 +47,7 @@ def matcher(
 
 def republish(settings: Settings, records: list[dict[str, Any]]) -> tuple[int, list[str]]:
     """Re-publish each record's original message to its source topic; returns (sent, skipped)."""
-    producer = Producer(
-        {
-            "bootstrap.servers": settings.bootstrap_servers,
-            "acks": "all",
-            "enable.idempotence": True,
-            "partitioner": "murmur2_random",
-        }
-    )
+    producer = kafka.producer(settings, "dlq-replay")
     skipped: list[str] = []
     sent = 0
     known = {spec.name for spec in topics.ALL_TOPICS}

@@ -6,10 +6,10 @@ really are), and schemas are registered ahead of time so no event loop waits on 
 
 from __future__ import annotations
 
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import NewTopic
 
 from pagestream.connectors.objectstore import ObjectStore
-from pagestream.streams import topics
+from pagestream.streams import kafka, topics
 from pagestream.streams.codec import register_all, registry_client
 from pagestream.streams.errors import ServiceError
 from pagestream.streams.settings import Settings
@@ -17,7 +17,7 @@ from pagestream.streams.settings import Settings
 
 def create_topics(settings: Settings) -> list[str]:
     """Create the pipeline's topics that do not exist yet; returns the names created."""
-    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+    admin = kafka.admin(settings)
     existing = set(admin.list_topics(timeout=30).topics)
     wanted = [
         NewTopic(spec.name, num_partitions=settings.topic_partitions, replication_factor=settings.topic_replication)

@@ -26,6 +26,7 @@ from typing import Any
 from pagestream.agents.classify.classifier import votes
 from pagestream.streams import topics
 from pagestream.streams.errors import PagestreamError
+from pagestream.streams.records import DocumentReplayed
 from pagestream.streams.settings import Settings
 from pagestream.streams.topics import SCHEMA_VERSION
 
@@ -78,17 +79,17 @@ def replayed_record(
     }
     decision = votes.decide(cast)
     completed_at = completed["completed_at"]
-    return {
-        "doc_id": completed["doc_id"],
-        "tenant": completed["tenant"],
-        "run_id": run_id,
-        "model_name": model.name,
-        "model_alias": model.alias,
-        "model_version": model.version,
-        "doc_type": decision.doc_type,
-        "doc_type_confidence": decision.confidence,
-        "doc_type_reason": decision.reason,
-        "pages": [
+    return DocumentReplayed(
+        doc_id=completed["doc_id"],
+        tenant=completed["tenant"],
+        run_id=run_id,
+        model_name=model.name,
+        model_alias=model.alias,
+        model_version=model.version,
+        doc_type=decision.doc_type,
+        doc_type_confidence=decision.confidence,
+        doc_type_reason=decision.reason,
+        pages=[
             {
                 "page_no": page["page_no"],
                 "page_type": p.label if p else None,
@@ -96,14 +97,14 @@ def replayed_record(
             }
             for page, p in zip(pages, predictions, strict=True)
         ],
-        "baseline_doc_type": completed.get("doc_type"),
-        "baseline_classifier_version": completed.get("classifier_version"),
-        "source_completed_at": int(completed_at.timestamp() * 1000)
+        baseline_doc_type=completed.get("doc_type"),
+        baseline_classifier_version=completed.get("classifier_version"),
+        source_completed_at=int(completed_at.timestamp() * 1000)
         if isinstance(completed_at, dt.datetime)
         else completed_at,
-        "replayed_at": replayed_at_ms,
-        "schema_version": SCHEMA_VERSION,
-    }
+        replayed_at=replayed_at_ms,
+        schema_version=SCHEMA_VERSION,
+    ).to_dict()
 
 
 def latest_results(

@@ -17,6 +17,7 @@ from PIL import Image
 from pagestream.agents.common.records import now_ms
 from pagestream.agents.layout.core.analysis import GEOMETRY_VERSION, Region, analyse_page, page_text
 from pagestream.agents.layout.core.model import MODEL_NAME, process_model
+from pagestream.streams.records import PageLayout
 
 LAYOUT_MODEL = f"{GEOMETRY_VERSION}+{MODEL_NAME}"
 
@@ -60,22 +61,22 @@ def layout_record(
 ) -> dict:
     """The PageLayout event of a page (FAILED when its OCR failed or layout gave up on it)."""
     failed = error is not None or page["status"] != "OK"
-    return {
-        "doc_id": page["doc_id"],
-        "tenant": page["tenant"],
-        "page_no": page["page_no"],
-        "page_count": page["page_count"],
-        "status": "FAILED" if failed else "OK",
-        "text_source": page["text_source"],
-        "engine": page["engine"],
-        "engine_version": page["engine_version"],
-        "layout_model": LAYOUT_MODEL,
-        "regions": [region_record(r) for r in regions],
-        "text": page_text(regions),
-        "word_count": sum(len(ln["words"]) for ln in page["lines"]),
-        "mean_confidence": page["mean_confidence"],
-        "result_uri": result_uri,
-        "error_code": getattr(error, "code", "internal_error") if error else page.get("error_code"),
-        "error_message": (str(error) or type(error).__name__) if error else page.get("error_message"),
-        "produced_at": now_ms(),
-    }
+    return PageLayout(
+        doc_id=page["doc_id"],
+        tenant=page["tenant"],
+        page_no=page["page_no"],
+        page_count=page["page_count"],
+        status="FAILED" if failed else "OK",
+        text_source=page["text_source"],
+        engine=page["engine"],
+        engine_version=page["engine_version"],
+        layout_model=LAYOUT_MODEL,
+        regions=[region_record(r) for r in regions],
+        text=page_text(regions),
+        word_count=sum(len(ln["words"]) for ln in page["lines"]),
+        mean_confidence=page["mean_confidence"],
+        result_uri=result_uri,
+        error_code=getattr(error, "code", "internal_error") if error else page.get("error_code"),
+        error_message=(str(error) or type(error).__name__) if error else page.get("error_message"),
+        produced_at=now_ms(),
+    ).to_dict()

@@ -14,6 +14,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from pagestream.agents.common.records import completed_record
 from pagestream.agents.validate.core.extract import Extraction, extract, known_types
 from pagestream.agents.validate.core.rules import Issue, Rule, rules_for
 
@@ -140,28 +141,15 @@ def completed_from_assembled(assembled: dict[str, Any], verdict: Verdict, now: i
         {k: v for k, v in p.items() if k != "regions"} | {"regions": p.get("regions") or []} for p in assembled["pages"]
     ]
     extraction = verdict.extraction
-    return {
-        "doc_id": assembled["doc_id"],
-        "tenant": assembled["tenant"],
-        "filename": assembled.get("filename"),
-        "status": assembled["status"],
-        "page_count": assembled["page_count"],
-        "pages": pages,
-        "text_inline": assembled.get("text_inline", True),
-        "result_uri": assembled.get("result_uri"),
-        "error_code": assembled.get("error_code"),
-        "error_message": assembled.get("error_message"),
-        "versions": {**assembled.get("versions", {}), "validation": VALIDATION_VERSION},
-        "submitted_at": assembled.get("submitted_at"),
-        "doc_type": assembled.get("doc_type"),
-        "doc_type_confidence": assembled.get("doc_type_confidence"),
-        "doc_type_reason": assembled.get("doc_type_reason"),
-        "classifier_version": assembled.get("classifier_version"),
-        "fields": [f.as_record() for f in extraction.flat()] if extraction else None,
-        "validation_status": verdict.status,
-        "issues": [i.as_record() for i in verdict.issues],
-        "completed_at": now,
-    }
+    return completed_record(
+        assembled,
+        now,
+        pages=pages,
+        versions={**assembled.get("versions", {}), "validation": VALIDATION_VERSION},
+        fields=[f.as_record() for f in extraction.flat()] if extraction else None,
+        validation_status=verdict.status,
+        issues=[i.as_record() for i in verdict.issues],
+    )
 
 
 def validate_pages(doc_type: str | None, document: dict, min_confidence: float) -> Verdict:

@@ -10,6 +10,7 @@ from pagestream.agents.classify.classifier import corpus, textgen, votes
 from pagestream.agents.classify.classifier.features import FEATURE_NAMES, layout_features, reading_order_text
 from pagestream.agents.classify.classifier.train import check_held_out, confusion, macro_f1
 from pagestream.streams.errors import PagestreamError
+from pagestream.streams.records import PageLayout
 
 
 def probs(**given: float) -> dict[str, float]:
@@ -52,7 +53,10 @@ def test_votes_accumulate_and_shrink_to_the_decision_once_every_page_voted() -> 
 def test_without_a_model_the_document_is_other_and_says_why() -> None:
     state = classify.add_vote(None, page(1, page_count=1), None)
     decision = classify.decision_of(state, "no model registered as models:/pagestream-doctype@champion")
-    record = classify.classified_record({"doc_id": "d"}, None, decision, 1, None)
+    layout = PageLayout(doc_id="d", tenant="t", page_no=1, page_count=1, status="OK", text_source="OCR", engine="e",
+                        engine_version="1", layout_model="m", regions=[], text="", word_count=0, mean_confidence=0.0,
+                        produced_at=0).to_dict()  # fmt: skip
+    record = classify.classified_record(layout, None, decision, 1, None)
     assert record["doc_type"] == "other" and record["doc_type_confidence"] == 0.0
     assert "no model registered" in record["doc_type_reason"] and record["page_type"] is None
 

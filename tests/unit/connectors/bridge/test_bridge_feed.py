@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 
 from pagestream.connectors.bridge.feed import DocumentIndex, FeedEvent, Subscriber
-from pagestream.connectors.bridge.problems import Problem
 from pagestream.connectors.bridge.sse import cursor_id, message, parse_cursor, parse_position
+from pagestream.connectors.problems import Problem
 
 AT = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 PARTITIONS = {"docs.progress": 4, "docs.completed": 4}

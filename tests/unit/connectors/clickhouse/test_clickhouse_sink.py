@@ -15,10 +15,19 @@ from clickhouse_connect.driver.client import Client
 
 from pagestream.connectors.clickhouse.connections import writer_client
 from pagestream.connectors.clickhouse.consumer import SinkRunner
-from pagestream.connectors.clickhouse.rows import Origin, document_rows
+from pagestream.connectors.clickhouse.rows import (
+    Origin,
+    document_rows,
+    error_row,
+    label_row,
+    replay_row,
+    stage_event_row,
+    undecodable_row,
+)
 from pagestream.connectors.clickhouse.schema import MIGRATIONS, TABLES, applied_versions, migrate
-from pagestream.connectors.clickhouse.sink import Backoff, ClickHouseSink, SinkBackpressureError
+from pagestream.connectors.clickhouse.sink import ClickHouseSink, SinkBackpressureError
 from pagestream.streams import topics
+from pagestream.streams.backoff import Backoff
 from pagestream.streams.codec import Codecs, register_all, registry_client
 from pagestream.streams.errors import DecodeError
 from pagestream.streams.settings import Settings
@@ -281,3 +290,36 @@ def test_labels_and_replays_land_beside_the_pipeline_result(client: Client, db: 
     assert runs == [(v, "receipt", 0.8, ["receipt", ""], "invoice") for v in ("2", "3")]
     assert client.query(f"SELECT doc_type FROM {db}.documents FINAL").result_rows == [("invoice",)]
     assert client.query(f"SELECT doc_type FROM {db}.labels FINAL").result_rows == [("invoice",)]
+
+
+def test_rows_fill_exactly_the_columns_the_tables_declare(client: Client, db: str) -> None:
+    """The columns are declared once, by the migrations; every row kind names each of them (bar
+    the ones with a default), so a column added to a table without its row, or the reverse, fails."""
+    origin = Origin("t", 0, 0, 1_700_000_000_000)
+    document = completed() | {
+        "fields": [{"name": "total", "value": "1", "normalized": "1", "confidence": 1.0, "page_no": 1, "bbox": []}],
+        "issues": [{"rule": "r", "severity": "review", "fields": [], "expected": None, "found": None, "message": "m"}],
+    }
+    error = {"stage": "OCR", "error_code": "c", "error_class": "E", "message": "m", "at": AT}
+    label = {"doc_id": "d", "tenant": "t", "doc_type": "invoice", "source": "cli", "labelled_at": AT}
+    replayed = {
+        "doc_id": "d", "tenant": "t", "run_id": "r", "model_name": "m", "model_alias": "a", "model_version": "1",
+        "doc_type": "invoice", "doc_type_confidence": 0.9, "pages": [], "source_completed_at": AT, "replayed_at": AT,
+    }  # fmt: skip
+    built = [
+        *document_rows(document, origin),
+        ("stage_events", stage_event_row(progress(1), origin)),
+        ("errors", error_row(error, origin)),
+        ("errors", undecodable_row(DecodeError("bad", None, code="bad_avro"), origin)),
+        ("labels", label_row(label, origin)),
+        ("model_runs", replay_row(replayed, origin)),
+    ]
+    filled: dict[str, set[str]] = {}
+    for table, row in built:
+        assert filled.setdefault(table, set(row)) == set(row), table
+    declared = client.query(
+        "SELECT table, groupArray(name) FROM system.columns WHERE database = {db:String} AND default_kind = '' "
+        "AND table != 'schema_migrations' GROUP BY table",
+        parameters={"db": db},
+    ).result_rows
+    assert {table: set(names) for table, names in declared} == filled

@@ -1,8 +1,9 @@
 """HTTP errors as problem details (RFC 9457, ``application/problem+json``), never a stack trace.
 
-Handlers raise ``Problem`` with a message that says what was wrong and what is accepted; the
-exception handlers here turn it, Starlette's own HTTP errors and any unexpected exception into
-one JSON body of the same shape.
+The one shape of every HTTP error the project answers, the bridge's and the ClickHouse routes'
+alike (which any Starlette app may host). Handlers raise ``Problem`` with a message that says what
+was wrong and what is accepted, or answer with ``problem_response``; the exception handlers here
+turn a ``Problem``, Starlette's own HTTP errors and any unexpected exception into that body.
 """
 
 from __future__ import annotations
@@ -45,10 +46,13 @@ class Problem(Exception):
         self.extra = extra
 
 
-def problem_response(request: Request, status: int, kind: str, detail: str, **extra: Any) -> JSONResponse:
+def problem_response(
+    request: Request, status: int, kind: str, detail: str, *, title: str | None = None, **extra: Any
+) -> JSONResponse:
+    """The problem document; ``title`` defaults to the status's, ``kind`` names the problem type."""
     body = {
         "type": f"urn:pagestream:problem:{kind}",
-        "title": _TITLES.get(status, "Error"),
+        "title": title or _TITLES.get(status, "Error"),
         "status": status,
         "detail": detail,
         "instance": request.url.path,
