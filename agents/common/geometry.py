@@ -9,6 +9,7 @@ value split by the OCR engine into a separate line is still found beside its lab
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from statistics import median
@@ -62,13 +63,40 @@ class Word:
     confidence: float = 1.0
 
 
+def _direction(text: str) -> int:
+    """+1 for a word in a left-to-right script or with digits, -1 right-to-left, 0 neutral."""
+    kinds = {unicodedata.bidirectional(c) for c in text}
+    return -1 if kinds & {"R", "AL"} else 1 if kinds & {"L", "EN", "AN"} else 0
+
+
+def reading_text(words: Sequence[Word]) -> str:
+    """The words of one line, given left to right, in the order they are read: a line mostly in a
+    right-to-left script (Arabic, Hebrew) from the right, with each run of left-to-right words
+    (Latin names, numbers) kept in its own order, as the Unicode bidirectional algorithm places
+    them in a right-to-left paragraph."""
+    kinds = [unicodedata.bidirectional(c) for w in words for c in w.text]
+    if sum(k in ("R", "AL") for k in kinds) <= sum(k == "L" for k in kinds):  # the line's own direction
+        return " ".join(w.text for w in words)
+    directions = [_direction(w.text) for w in words]
+    ordered: list[str] = []
+    run: list[str] = []
+    for word, direction in zip(reversed(words), reversed(directions), strict=True):
+        if direction > 0:
+            run.insert(0, word.text)
+            continue
+        ordered += run
+        run = []
+        ordered.append(word.text)
+    return " ".join(ordered + run)
+
+
 @dataclass(frozen=True)
 class Segment:
-    words: tuple[Word, ...]
+    words: tuple[Word, ...]  # left to right
 
     @property
     def text(self) -> str:
-        return " ".join(w.text for w in self.words)
+        return reading_text(self.words)
 
     @property
     def bbox(self) -> Box:
@@ -93,7 +121,7 @@ class Row:
 
     @property
     def text(self) -> str:
-        return " ".join(s.text for s in self.segments)
+        return reading_text(self.words)
 
     @property
     def height(self) -> int:

@@ -48,7 +48,9 @@ async def layout_page(ctx: StageContext, page: dict) -> dict:
     started = time.perf_counter()
     page = {**page, "lines": await load_lines(ctx, page)}
     png = await ctx.run_io(ctx.store.get, page["image_uri"])
-    regions = await ctx.run_cpu(layout_png, png, page["lines"], page["width"], page["height"])
+    regions = await ctx.run_cpu(
+        layout_png, png, page["lines"], page["width"], page["height"], page.get("orientation") or 0
+    )
     key = f"{document_prefix(page['tenant'], page['doc_id'])}/results/page-{page['page_no']:04d}.json"
     stored = await ctx.run_io(ctx.store.put, key, json.dumps(page_result(page, regions)).encode(), "application/json")
     await ctx.progress(

@@ -1,4 +1,4 @@
-"""The measuring commands of the CLI: ``pagestream eval ocr|understand|layout`` and ``pagestream bench``."""
+"""The measuring commands of the CLI: ``pagestream eval ocr|understand|layout|fidelity`` and ``pagestream bench``."""
 
 from __future__ import annotations
 
@@ -34,6 +34,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     layout.add_argument("data", type=Path, help="the evaldata root (synthetic/, real/docbank/)")
     layout.add_argument("--ocr", action="store_true", help="Tesseract's words instead of the ground truth's")
     layout.add_argument("--json", action="store_true", help="the whole report as JSON")
+    fidelity = what.add_parser(
+        "fidelity", help="PDFs against reference Markdown: words, headings, lists, tables, reading order"
+    )
+    fidelity.add_argument("data", type=Path, help="a folder of NAME.pdf with NAME.md references beside them")
+    fidelity.add_argument("--out", type=Path, default=None, help="write each document's Markdown here")
+    fidelity.add_argument("--json", action="store_true", help="the whole report as JSON (per page too)")
     bench = sub.add_parser("bench", help="raw engine against the full pipeline, same pages and cores")
     bench.add_argument("--engine", default=None, help="engine (default: the deployment's)")
     bench.add_argument("--pages", type=int, default=24, help="pages per kind (scanned, born-digital)")
@@ -48,6 +54,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         from pagestream.streams.cli.eval.layout_eval import evaluate_layout
 
         print(json.dumps(evaluate_layout(args.data, settings, ocr=args.ocr), indent=None if args.json else 1))
+        return 0
+    if args.command == "eval" and args.what == "fidelity":
+        from pagestream.streams.cli.eval.fidelity import evaluate_fidelity, table
+
+        results = evaluate_fidelity(args.data, settings, args.out)
+        print(json.dumps(results) if args.json else table(results))
         return 0
     if args.command == "eval":
         return _eval_ocr(args, settings)

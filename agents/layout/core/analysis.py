@@ -19,7 +19,17 @@ from statistics import median
 import cv2
 import numpy as np
 
-from pagestream.agents.common.geometry import Box, Row, Word, area, covered, rows_of, union, words_of
+from pagestream.agents.common.geometry import (
+    Box,
+    Row,
+    Word,
+    area,
+    covered,
+    reading_text,
+    rows_of,
+    union,
+    words_of,
+)
 from pagestream.agents.layout.core.model import Detection
 from pagestream.agents.layout.core.order import reading_order
 from pagestream.agents.layout.core.tables import (
@@ -86,7 +96,7 @@ class _Block:
 
     @property
     def text(self) -> str:
-        return "\n".join(" ".join(w.text for w in line) for line in self.lines)
+        return "\n".join(reading_text(line) for line in self.lines)
 
 
 def analyse_page(
@@ -257,7 +267,7 @@ def _is_gappy(row: Row) -> bool:
 
 def _classify_block(block: _Block, line_height: float, width: int, height: int) -> None:
     box = block.bbox
-    texts = [" ".join(w.text for w in line) for line in block.lines]
+    texts = [reading_text(line) for line in block.lines]
     block_height = median(_type_size(line) for line in block.lines)
     if all(_MRZ.match(t.replace(" ", "")) for t in texts) and any("<" in t for t in texts):
         block.kind, block.confidence = "mrz", 0.9

@@ -22,10 +22,12 @@ from pagestream.streams.records import PageLayout
 LAYOUT_MODEL = f"{GEOMETRY_VERSION}+{MODEL_NAME}"
 
 
-def layout_png(png: bytes, lines: list[dict], width: int, height: int) -> list[Region]:
-    """Lay out one page in a pool process (the model is loaded there once)."""
+def layout_png(png: bytes, lines: list[dict], width: int, height: int, orientation: int = 0) -> list[Region]:
+    """Lay out one page in a pool process (the model is loaded there once). ``orientation`` is
+    how far OCR turned the page clockwise before reading: the image is turned alike, so that it
+    matches the boxes."""
     with Image.open(io.BytesIO(png)) as image:
-        grey = np.asarray(image.convert("L"))
+        grey = np.ascontiguousarray(np.rot90(np.asarray(image.convert("L")), k=-(orientation // 90)))
     if grey.shape[:2] != (height, width):  # boxes are in the OCR image's pixels
         grey = np.asarray(Image.fromarray(grey).resize((width, height)))
     return analyse_page(lines, width, height, grey, process_model().detect(grey))

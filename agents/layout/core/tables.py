@@ -20,7 +20,7 @@ from statistics import median
 import cv2
 import numpy as np
 
-from pagestream.agents.common.geometry import Box, Row, Segment, Word, union
+from pagestream.agents.common.geometry import Box, Row, Segment, Word, reading_text, union
 
 _NUMERIC = re.compile(r"^[-+(]?(?:[£$€]|CHF|EUR)?\s?\d[\d.,' ]*(?:[.,]\d{1,2})?\s?(?:[€%]|CHF|EUR)?\)?$")
 _LETTERS = re.compile(r"[^\W\d_]")
@@ -89,7 +89,7 @@ def _cell_text(words: list[Word], box: Box) -> tuple[str, list[Word]]:
         if box[0] <= (w.bbox[0] + w.bbox[2]) / 2 < box[2] and box[1] <= (w.bbox[1] + w.bbox[3]) / 2 < box[3]
     ]
     inside.sort(key=lambda w: (w.bbox[1] // 8, w.bbox[0]))
-    return " ".join(w.text for w in inside), inside
+    return reading_text(inside), inside
 
 
 def grid_tables(rules: list[Rule], words: list[Word]) -> list[TableFound]:
@@ -195,7 +195,7 @@ def row_cells(rows: list[Row], columns: list[tuple[int, int]]) -> list[list[tupl
             by_column[distance.index(min(distance))].append(w)
         cells.append(
             [
-                (" ".join(w.text for w in ws), union(w.bbox for w in ws) if ws else (c0, row.bbox[1], c1, row.bbox[3]))
+                (reading_text(ws), union(w.bbox for w in ws) if ws else (c0, row.bbox[1], c1, row.bbox[3]))
                 for ws, (c0, c1) in zip(by_column, columns, strict=True)
             ]
         )

@@ -1,7 +1,8 @@
 """Page image clean-up before OCR, with OpenCV; each step switchable (``PAGESTREAM_OCR_PREPROCESS``).
 
-Steps run in a fixed order whatever order they are named in: ``orient`` (turn a page lying at
-90/180/270 degrees upright, Tesseract's orientation detector), ``deskew`` (straighten a slightly
+Steps run in a fixed order whatever order they are named in: ``orient`` (turn every page lying
+at 90/180/270 degrees upright before reading, Tesseract's orientation detector; without it, only
+a page whose first read looks turned is checked and read again, ``upright_reread``), ``deskew`` (straighten a slightly
 rotated scan, projection profiles), ``clahe`` (local contrast), ``denoise`` (speckles and JPEG
 noise) and ``binarize`` (adaptive threshold). docs/benchmarks.md gives what each one does to
 recall and speed on the noisy synthetic pages; only the steps that measured better are on by
@@ -10,19 +11,26 @@ default.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image
 
+from pagestream.agents.common.ocr_result import OcrPage
 from pagestream.streams.errors import PageFailed
+
+Read = Callable[[Image.Image], OcrPage]
 
 STEPS = ("orient", "deskew", "clahe", "denoise", "binarize")
 _MAX_SKEW = 6.0  # degrees searched either way
 _MIN_SKEW = 0.25  # below this a rotation costs more sharpness than it gains
 _ORIENT_MIN_CONFIDENCE = 2.0  # Tesseract's orientation confidence below which the page stays as it is
+_DOUBTFUL_CONFIDENCE = 0.75  # a first read below this mean word confidence may be of a turned page
+_TALL_SHARE = 0.5  # or when more than this share of its words (3+ letters) are boxed taller than wide
+_KEEP_MARGIN = 0.05  # the upright re-read is kept unless its confidence is lower by more than this
 _ANALYSIS_WIDTH = 1000  # pixels: skew is judged on a reduced copy
 _MAX_POINTS = 40_000  # ink pixels sampled for the skew search
 
@@ -139,6 +147,32 @@ _TURN = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CO
 def orient(gray: np.ndarray, tessdata: Path | None) -> tuple[np.ndarray, int]:
     degrees = detect_orientation(gray, tessdata)
     return (cv2.rotate(gray, _TURN[degrees]) if degrees else gray), degrees
+
+
+def looks_turned(page: OcrPage) -> bool:
+    """The cheap check after a first read, so that upright pages (nearly all) never pay for the
+    orientation detector: a page lying on its side gives words boxed taller than wide (Tesseract
+    reads such lines, one region per word), one upside down gives low-confidence gibberish."""
+    long = [w for w in page.words if len(w.text) >= 3]
+    if not long:
+        return False
+    tall = sum(1 for w in long if w.bbox[3] - w.bbox[1] > w.bbox[2] - w.bbox[0])
+    return page.mean_confidence < _DOUBTFUL_CONFIDENCE or tall > _TALL_SHARE * len(long)
+
+
+def upright_reread(image: Image.Image, page: OcrPage, tessdata: Path | None, read: Read) -> OcrPage:
+    """A page whose first read looks turned, read again upright when Tesseract's orientation
+    detector finds it turned; the re-read is kept unless it reads clearly worse, so a wrong
+    detection costs time, never text. Without the detector's data the first read stands."""
+    if tessdata is None or not (tessdata / "osd.traineddata").is_file():
+        return page
+    gray, degrees = orient(np.asarray(image.convert("L")), tessdata)
+    if not degrees:
+        return page
+    again = read(Image.fromarray(np.ascontiguousarray(gray)))
+    if again.mean_confidence < page.mean_confidence - _KEEP_MARGIN:
+        return page
+    return replace(again, orientation=degrees)
 
 
 def clahe(gray: np.ndarray) -> np.ndarray:

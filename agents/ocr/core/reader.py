@@ -3,7 +3,8 @@
 Engines sit behind one small interface (``agents.common.ocr_result.OcrEngine``; the engines
 themselves in ``agents.ocr.core.engines``). A pool process builds each engine it is asked for
 once and reuses it for every page (``agents.pool``); before reading, the page goes through the
-configured OpenCV preprocessing (``agents.ocr.core.preprocess``).
+configured OpenCV preprocessing (``agents.ocr.core.preprocess``); a page whose first read looks
+turned is read again upright, so rotated scans need no setting.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from PIL import Image
 
 from pagestream.agents.common.ocr_result import EngineSpec, OcrPage
 from pagestream.agents.ocr.core.engines import EngineCache
-from pagestream.agents.ocr.core.preprocess import prepare
+from pagestream.agents.ocr.core.preprocess import looks_turned, prepare, upright_reread
 from pagestream.streams.errors import PageFailed
 from pagestream.streams.settings import Settings
 
@@ -59,8 +60,11 @@ def read_image(image: Image.Image, engine: str | None = None) -> OcrPage:
         raise PageFailed("OCR runs in pool processes started by agents.pool.make_pool", code="internal_error")
     spec = _cache[0].spec
     prepared = prepare(image, spec.preprocess, spec.tessdata)
-    page = _cache[0].get(engine or spec.name).recognize(prepared.image)
-    return replace(page, orientation=prepared.orientation, skew=prepared.skew)
+    recognize = _cache[0].get(engine or spec.name).recognize
+    page = replace(recognize(prepared.image), orientation=prepared.orientation)
+    if "orient" not in spec.preprocess and looks_turned(page):
+        page = upright_reread(prepared.image, page, spec.tessdata, recognize)
+    return replace(page, skew=prepared.skew)
 
 
 def ocr_png(png: bytes, engine: str | None = None) -> OcrPage:

@@ -10,11 +10,14 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 import pytest
 
+from pagestream.agents.common.geometry import Word, rows_of
 from pagestream.agents.common.ocr_result import OcrLine, OcrWord
 from pagestream.agents.ingest.core.document import Limits, render_page
-from pagestream.agents.ingest.core.textlayer import TextLayerRules, judge, text_layer
+from pagestream.agents.ingest.core.textlayer import Char, TextLayerRules, judge, text_layer, words_in_lines
 from pagestream.streams.cli.eval.measures import ground_truth_text, word_precision, word_recall
 from tests.conftest import EVALDATA
+
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
 RULES = TextLayerRules(min_chars=20, max_garbage=0.1)
 INVOICES = EVALDATA / "real" / "invoice2data"
@@ -121,3 +124,69 @@ def test_render_page_brings_the_text_layer_only_when_asked(tmp_path: Path) -> No
     assert page.width == round(595 * 200 / 72)
     without = render_page(path, "PDF", 0, Limits(10**8, 10, 10**8, 200, 200, None))
     assert without.text_layer is None
+
+
+def _chars(text: str, x: float = 0, y: float = 0, step: float = 6, vertical: bool = False) -> list[Char]:
+    """Characters laid out along a line (upwards when vertical), 6 points apart, 8 high."""
+    out = []
+    for i, char in enumerate(text):
+        left, bottom = (x, y + i * step) if vertical else (x + i * step, y)
+        box = None if char.isspace() else (left, bottom, left + 5, bottom + 8)
+        out.append(Char(char, box, vertical))
+    return out
+
+
+def _texts(chars: list[Char]) -> list[list[str]]:
+    return [[text for text, _ in line] for line in words_in_lines(chars)]
+
+
+def test_characters_outside_the_basic_plane_stay_whole_and_encodable() -> None:
+    lines = _texts(_chars("U\U000f0854 code \U0001d400"))
+    assert lines == [["U\U000f0854", "code", "\U0001d400"]]
+    "".join(lines[0]).encode("utf-8")  # no lone surrogates: Avro (UTF-8) carries it
+
+
+def test_hyphenation_marks_join_the_word_and_no_control_character_remains() -> None:
+    chars = [*_chars("Ef\x02"), Char("\r", None), Char("\n", None), *_chars("fects of\x01 co\xadop", y=-12)]
+    assert _texts(chars) == [["Effects"], ["of", "coop"]]
+
+
+def test_underscores_below_the_line_do_not_split_a_word() -> None:
+    chars = _chars("QIBM_DB")
+    low = chars[4].box
+    chars[4] = Char("_", (low[0], -1.5, low[2], -1.0))
+    assert _texts(chars) == [["QIBM_DB"]]
+
+
+def test_vertical_text_reads_as_words() -> None:
+    assert _texts(_chars("*JOBCTL", vertical=True)) == [["*JOBCTL"]]
+
+
+def test_right_to_left_lines_keep_words_and_lam_alef_order() -> None:
+    # pdfium gives Arabic in logical order, moving left; a lam-alef ligature as alef then lam
+    # with one box, which reads as lam then alef.
+    chars = _chars("\u0645\u0646 \u0627\u0625", x=100, step=-6)
+    chars += [Char("\u0644", chars[4].box), Char("\u0646", (70, 0, 75, 8))]
+    assert _texts(chars) == [["\u0645\u0646", "\u0627\u0644\u0625\u0646"]]
+
+
+@pytest.mark.skipif(not DEJAVU.is_file(), reason="DejaVu fonts not installed")
+def test_an_arabic_line_with_a_latin_run_reads_in_bidi_order(tmp_path: Path) -> None:
+    pdf = pdfium.PdfDocument.new()
+    page = pdf.new_page(595, 842)
+    data = DEJAVU.read_bytes()
+    font = pdfium_c.FPDFText_LoadFont(
+        pdf.raw, (ctypes.c_uint8 * len(data)).from_buffer_copy(data), len(data), pdfium_c.FPDF_FONT_TRUETYPE, 1
+    )
+    obj = pdfium_c.FPDFPageObj_CreateTextObj(pdf.raw, font, ctypes.c_float(12))
+    logical = "\u0645\u0631\u062d\u0628\u0627 \u0628\u0627\u0644\u0639\u0627\u0644\u0645 Python 3"
+    visual = "Python 3 " + logical[: -len(" Python 3")][::-1]  # as a PDF sets the glyphs, left to right
+    text = (visual + "\x00").encode("utf-16-le")
+    pdfium_c.FPDFText_SetText(obj, ctypes.cast(ctypes.c_char_p(text), ctypes.POINTER(pdfium_c.FPDF_WCHAR)))
+    pdfium_c.FPDFPageObj_Transform(obj, 1, 0, 0, 1, 50, 780)
+    pdfium_c.FPDFPage_InsertObject(page.raw, obj)
+    page.gen_content()
+    pdf.save(tmp_path / "rtl.pdf")
+    layer = text_layer(pdfium.PdfDocument(tmp_path / "rtl.pdf")[0], 1654, 2339, RULES)
+    words = [Word(w.text, w.bbox) for line in layer.lines for w in line.words]
+    assert len(words) == 4 and rows_of(words)[0].text == logical

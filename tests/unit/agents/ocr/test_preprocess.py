@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from pagestream.agents.ocr.core.engines.tesseract import TesseractEngine
-from pagestream.agents.ocr.core.preprocess import check_steps, estimate_skew, prepare
+from pagestream.agents.ocr.core.preprocess import check_steps, estimate_skew, looks_turned, prepare, upright_reread
 from pagestream.streams.cli.eval.measures import word_recall
 from pagestream.streams.errors import PageFailed
 from pagestream.streams.settings import Settings
@@ -43,6 +43,19 @@ def test_orientation_correction_restores_recall(page: Image.Image) -> None:
     lying = page.rotate(90, expand=True)
     assert word_recall(engine.recognize(lying).text, upright) < 0.3
     assert word_recall(engine.recognize(prepare(lying, ("orient",), TESSDATA).image).text, upright) > 0.95
+
+
+@pytest.mark.parametrize("turned", [90, 180, 270])
+def test_a_turned_page_is_read_upright_without_the_orient_step(page: Image.Image, turned: int) -> None:
+    engine = TesseractEngine("eng", TESSDATA)
+    first = engine.recognize(page)
+    assert not looks_turned(first)  # upright pages never pay for the orientation detector
+    lying = page.rotate(turned, expand=True)
+    read = engine.recognize(lying)
+    assert looks_turned(read)
+    again = upright_reread(lying, read, TESSDATA, engine.recognize)
+    assert again.orientation == turned and (again.width, again.height) == page.size
+    assert word_recall(again.text, first.text) > 0.95
 
 
 @pytest.mark.parametrize("angle", [-2.5, 1.2, 4.0])
