@@ -1,8 +1,10 @@
 """The validation agent: docs.assembled (key doc) → docs.completed, with a table of verdicts.
 
-The stored document result is validated in the process pool (``core.verdict``); the fields go into
-``fields.csv`` beside the other result files and the DocumentCompleted is sent before the table
-says "done", so a redelivered event is ignored and a crash repeats the output instead of losing it.
+The stored document result is validated in the process pool (``core.verdict``); the result goes
+into ``result.json`` and the fields into ``fields.csv`` beside the other result files before the
+DocumentCompleted is sent (whoever hears of it can read them at once), and that is sent before the
+table says "done", so a redelivered event is ignored and a crash repeats the output instead of
+losing it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pagestream.agents.runtime.retry import retry_or_dead_letter
 from pagestream.agents.validate.core.extract import known_types
 from pagestream.agents.validate.core.rules import Issue
 from pagestream.agents.validate.core.verdict import Verdict, completed_from_assembled, validate_document, validate_pages
-from pagestream.connectors.results import store_fields_csv
+from pagestream.connectors.results import store_completed
 from pagestream.streams import topics
 from pagestream.streams.topics import VALIDATION_TABLE
 
@@ -46,9 +48,9 @@ def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
             verdict = Verdict("FAILED", [issue], None)
         record = completed_from_assembled(assembled, verdict, now_ms())
         try:
-            await ctx.run_io(store_fields_csv, ctx.store, record)
-        except Exception as exc:  # the fields still travel in the event; the file is missing
-            log.exception("fields.csv not stored for %s", doc_id)
+            await ctx.run_io(store_completed, ctx.store, record)
+        except Exception as exc:  # the result still travels in the event; its files are missing
+            log.exception("result.json or fields.csv not stored for %s", doc_id)
             await ctx.dead_letter("VALIDATE", exc, doc_id=doc_id, tenant=assembled["tenant"])
         if len(ctx.codecs.encode(topics.DOCS_COMPLETED, record)) > ctx.settings.max_event_bytes:
             record = without_text(record)

@@ -1,6 +1,6 @@
 """The ``pagestream`` command: its parser, and submit, demo, train, dlq, soak, chaos, replay, sql,
 worker and bridge; up/down/status are in ``stack``, eval and bench in ``eval_commands``, tenant in
-``tenant_commands``.
+``tenant_commands``, get and show in ``results``.
 
 Checks outside the project drive this interface; keep commands and flags stable.
 """
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pagestream.streams.cli import eval_commands, tenant_commands
+from pagestream.streams.cli import eval_commands, results, tenant_commands
 from pagestream.streams.cli.stack import cmd_down, cmd_status, cmd_up
 from pagestream.streams.codec import to_json
 from pagestream.streams.errors import PagestreamError
@@ -166,7 +166,7 @@ def cmd_submit(
                 view.update(event.kind, event.record)
                 if event.kind == "completed":
                     failed += event.record["status"] == "FAILED"
-                    print(to_json(event.record), flush=True)
+                    print(to_json(event.record) if as_json else results.summary(event.record) + "\n", flush=True)
         except TimeoutError as exc:
             print(f"pagestream: {exc}", file=sys.stderr)
             return 1
@@ -183,7 +183,7 @@ def cmd_demo(settings: Settings, workers: int, timeout: float) -> int:
         raise PagestreamError(f"no sample documents in {SAMPLES_DIR}")
     cmd_up(settings, workers)
     print(f"\nsubmitting {len(samples)} sample documents through Kafka …", file=sys.stderr)
-    results: list[dict[str, Any]] = []
+    completed: list[dict[str, Any]] = []
     started = time.perf_counter()
     with Client(settings) as client:
         watch = client.watch()
@@ -192,22 +192,16 @@ def cmd_demo(settings: Settings, workers: int, timeout: float) -> int:
         for event in watch.until_completed(set(names), timeout=timeout):
             view.update(event.kind, event.record)
             if event.kind == "completed":
-                results.append(event.record)
+                completed.append(event.record)
         watch.close()
     elapsed = time.perf_counter() - started
-    pages = sum(r["page_count"] for r in results)
-    print(f"\n{len(results)} documents, {pages} pages in {elapsed:.1f} s ({pages / elapsed:.2f} pages/s)\n")
-    for r in sorted(results, key=lambda r: r["filename"] or ""):
-        words = sum(p["word_count"] for p in r["pages"])
-        kind = f"{r['doc_type']} ({r['doc_type_confidence']:.2f})" if r.get("doc_type") else "untyped"
-        print(f"{r['filename']}: {r['status']}, {kind}, {r['page_count']} pages, {words} words, {r['result_uri']}")
-        for p in r["pages"]:
-            first = next((ln for ln in (p["text"] or "").splitlines() if ln.strip()), "")
-            print(
-                f"  page {p['page_no']}: {p['word_count']} words, confidence {p['mean_confidence']:.2f}  {first[:70]!r}"
-            )
-    print("\nsubmit your own: pagestream submit FILE.pdf --wait    stop everything: pagestream down")
-    return 0 if all(r["status"] == "OK" for r in results) else 3
+    pages = sum(r["page_count"] for r in completed)
+    print(f"\n{len(completed)} documents, {pages} pages in {elapsed:.1f} s ({pages / elapsed:.2f} pages/s)\n")
+    for record in sorted(completed, key=lambda r: r["filename"] or ""):
+        print(results.summary(record) + "\n")
+    print("submit your own: pagestream submit FILE.pdf --wait    see one again: pagestream show DOC_ID")
+    print("its files: pagestream get DOC_ID --format md|json|csv    stop everything: pagestream down")
+    return 0 if all(r["status"] == "OK" for r in completed) else 3
 
 
 def cmd_dlq(
@@ -321,8 +315,10 @@ def build_parser() -> argparse.ArgumentParser:
     submit = sub.add_parser("submit", help="upload documents and publish DocumentSubmitted")
     submit.add_argument("paths", nargs="+", metavar="PATH")
     submit.add_argument("--tenant", default="default")
-    submit.add_argument("--wait", action="store_true", help="follow progress, then print each result as JSON")
-    submit.add_argument("--json", action="store_true", help="print only JSON lines on stdout")
+    submit.add_argument("--wait", action="store_true", help="follow progress, then print each result's summary")
+    submit.add_argument(
+        "--json", action="store_true", help="print only JSON lines on stdout (with --wait: each DocumentCompleted)"
+    )
     submit.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for results")
     submit.add_argument("--engine", default=None, help="OCR engine for these documents (e.g. ppocr, tesseract>ppocr)")
     submit.add_argument("--force-ocr", action="store_true", help="OCR born-digital pages too (ignore text layers)")
@@ -352,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("--json", action="store_true", help="print the JSON answer (columns, rows)")
     eval_commands.add_parsers(sub)
     tenant_commands.add_parsers(sub)
+    results.add_parsers(sub)
     train = sub.add_parser("train", help="train a model and register it in the MLflow model registry")
     train.add_argument("target", choices=["classifier"], help="what to train: the document classifier")
     train.add_argument("data", nargs="*", metavar="DATA", help="extra training folders (evaldata-gt/1 files)")
@@ -412,6 +409,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return eval_commands.run(args, settings)
         if args.command == "tenant":
             return tenant_commands.run(args, settings)
+        if args.command in ("get", "show"):
+            return results.run(args, settings)
         if args.command == "train":
             alias = args.alias or settings.classifier_alias
             return cmd_train(settings.model_copy(update={"classifier_alias": alias}), args)
