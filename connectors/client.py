@@ -290,7 +290,8 @@ class Client:
 
     def result(self, doc_id: str, format: str = "md", *, tenant: str | None = None) -> str:
         """A completed document's result file as text, by ``format``: ``md`` (document.md),
-        ``json`` (result.json, the DocumentCompleted), ``csv`` (fields.csv).
+        ``json`` (result.json, the DocumentCompleted), ``csv`` (fields.csv), ``chunks``
+        (chunks.jsonl: one DocumentChunk per line).
 
         The files are written before the document's DocumentCompleted is published, so they can
         be read as soon as ``results``/``progress`` yield it. With an API key the key's tenant is

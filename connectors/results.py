@@ -2,9 +2,10 @@
 
 Under ``<tenant>/<doc_id>/``: ``document.json`` (every page with lines, words, boxes and regions)
 ``document.md`` (the text in reading order, tables as Markdown tables), both written by assembly;
-``result.json`` (the DocumentCompleted: status, type, fields, issues, pages) and ``fields.csv``
-(the extracted fields), written by validation before it announces the result, so whoever hears
-of a completed document finds its files. Downloads go through presigned URLs that expire, so
+``result.json`` (the DocumentCompleted: status, type, fields, issues, pages), ``fields.csv``
+(the extracted fields) and ``chunks.jsonl`` (retrieval chunks, ``connectors.chunks``), written by
+validation before it announces the result, so whoever hears of a completed document finds its
+files. Downloads go through presigned URLs that expire, so
 readers need no object-store credentials.
 """
 
@@ -22,7 +23,7 @@ from pagestream.connectors.objectstore import ObjectStore, StoredObject, documen
 from pagestream.streams.codec import to_json
 
 # The result files a reader can ask for by format (`pagestream get --format`, Client.result).
-RESULT_FILES = {"md": "document.md", "json": "result.json", "csv": "fields.csv"}
+RESULT_FILES = {"md": "document.md", "json": "result.json", "csv": "fields.csv", "chunks": "chunks.jsonl"}
 
 
 def render_markdown(document: dict[str, Any]) -> str:
@@ -72,9 +73,12 @@ def completed_json(completed: dict[str, Any]) -> str:
     return to_json({**completed, **times})
 
 
-def store_completed(store: ObjectStore, completed: dict[str, Any]) -> None:
-    """Write ``result.json`` and, when it has fields, ``fields.csv`` beside ``document.json``."""
+def store_completed(store: ObjectStore, completed: dict[str, Any], chunks: list[dict[str, Any]]) -> None:
+    """Write ``chunks.jsonl`` (one DocumentChunk per line), ``result.json`` and, when it has
+    fields, ``fields.csv`` beside ``document.json``."""
     prefix = document_prefix(completed["tenant"], completed["doc_id"])
+    lines = "".join(json.dumps(chunk, ensure_ascii=False) + "\n" for chunk in chunks)
+    store.put(f"{prefix}/chunks.jsonl", lines.encode(), "application/jsonl; charset=utf-8")
     if completed.get("fields"):
         store.put(f"{prefix}/fields.csv", fields_csv(completed["fields"]).encode(), "text/csv; charset=utf-8")
     store.put(f"{prefix}/result.json", completed_json(completed).encode(), "application/json")

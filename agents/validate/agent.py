@@ -1,7 +1,8 @@
 """The validation agent: docs.assembled (key doc) → docs.completed, with a table of verdicts.
 
 The stored document result is validated in the process pool (``core.verdict``); the result goes
-into ``result.json`` and the fields into ``fields.csv`` beside the other result files before the
+into ``result.json``, the fields into ``fields.csv`` and the retrieval chunks (``connectors.chunks``)
+into ``chunks.jsonl`` and ``docs.chunks`` beside the other result files before the
 DocumentCompleted is sent (whoever hears of it can read them at once), and that is sent before the
 table says "done", so a redelivered event is ignored and a crash repeats the output instead of
 losing it.
@@ -22,6 +23,7 @@ from pagestream.agents.runtime.retry import retry_or_dead_letter
 from pagestream.agents.validate.core.extract import known_types
 from pagestream.agents.validate.core.rules import Issue
 from pagestream.agents.validate.core.verdict import Verdict, completed_from_assembled, validate_document, validate_pages
+from pagestream.connectors.chunks import chunk_records
 from pagestream.connectors.results import store_completed
 from pagestream.streams import topics
 from pagestream.streams.topics import VALIDATION_TABLE
@@ -37,8 +39,11 @@ def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
         doc_id = assembled["doc_id"]
         if table.get(doc_id) is not None:
             return  # already validated: a redelivered event
+        document: dict[str, Any] = {"pages": []}  # no pages to cut into chunks unless it is read
         try:
-            verdict = await _verdict(ctx, assembled)
+            if assembled.get("result_uri"):
+                document = json.loads(await ctx.run_io(ctx.store.get, assembled["result_uri"]))
+            verdict = await _verdict(ctx, assembled, document)
         except Exception as failure:  # e.g. document.json unreadable: retried, or the document still completes
             exc = await retry_or_dead_letter(ctx, "VALIDATE", failure, event, doc_id=doc_id, tenant=assembled["tenant"],
                                              input_ref=assembled.get("result_uri"))  # fmt: skip
@@ -47,11 +52,15 @@ def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
             issue = Issue("validation_error", "error", [], None, None, str(exc) or type(exc).__name__)
             verdict = Verdict("FAILED", [issue], None)
         record = completed_from_assembled(assembled, verdict, now_ms())
+        chunks: list[dict[str, Any]] = []
         try:
-            await ctx.run_io(store_completed, ctx.store, record)
+            chunks = await ctx.run_cpu(chunk_records, document, record, ctx.settings.chunk_max_tokens)
+            await ctx.run_io(store_completed, ctx.store, record, chunks)
         except Exception as exc:  # the result still travels in the event; its files are missing
-            log.exception("result.json or fields.csv not stored for %s", doc_id)
+            log.exception("result files not stored for %s", doc_id)
             await ctx.dead_letter("VALIDATE", exc, doc_id=doc_id, tenant=assembled["tenant"])
+        for chunk in chunks:  # sent before the result, so a reader of both never misses the chunks
+            await ctx.emit(topics.DOCS_CHUNKS, chunk, doc_id)
         if len(ctx.codecs.encode(topics.DOCS_COMPLETED, record)) > ctx.settings.max_event_bytes:
             record = without_text(record)
         await ctx.emit(topics.DOCS_COMPLETED, record, doc_id, durable=True)  # before the table says "done"
@@ -68,11 +77,10 @@ def register(app: faust.App, ctx: StageContext) -> faust.types.AgentT:
     return validate
 
 
-async def _verdict(ctx: StageContext, assembled: dict[str, Any]) -> Verdict:
+async def _verdict(ctx: StageContext, assembled: dict[str, Any], document: dict[str, Any]) -> Verdict:
     doc_type = assembled.get("doc_type")
     if not doc_type or doc_type not in known_types() or not assembled.get("result_uri"):
         return validate_document(doc_type, [])
-    document = json.loads(await ctx.run_io(ctx.store.get, assembled["result_uri"]))
     return await asyncio.wait_for(
         ctx.run_cpu(validate_pages, doc_type, document, ctx.settings.validation_min_confidence), timeout=120
     )

@@ -14,7 +14,7 @@ from typing import Any
 from pagestream.streams.settings import Settings
 
 # How ``get --out`` names the file of each format, after the document's id.
-OUT_SUFFIXES = {"md": ".md", "json": ".json", "csv": ".csv"}
+OUT_SUFFIXES = {"md": ".md", "json": ".json", "csv": ".csv", "chunks": ".chunks.jsonl"}
 _LIST_FIELD = re.compile(r"^([^\[]+)\[(\d+)\]")
 
 
@@ -92,7 +92,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         choices=list(OUT_SUFFIXES),
         default="md",
         help=f"md: document.md (text, tables as Markdown); json: result.json (the DocumentCompleted); "
-        f"csv: fields.csv (extracted fields); one of {formats} (default: md)",
+        f"csv: fields.csv (extracted fields); chunks: chunks.jsonl (retrieval chunks); one of {formats} "
+        "(default: md)",
     )
     get.add_argument("--out", metavar="DIR", default=None, help="write DIR/DOC_ID.<ext> instead of printing it")
     get.add_argument("--tenant", default=None, help="the document's tenant (default: whichever has it)")

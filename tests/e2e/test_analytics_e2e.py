@@ -226,7 +226,7 @@ def test_results_download_through_presigned_urls(stack: Settings, landed: dict) 
     doc_id = landed["by_name"]["letter.pdf"]["doc_id"]
     answer = httpx.get(f"{stack.bridge_url}/v1/documents/{doc_id}/files").json()
     with_fields = {"fields.csv"} if landed["by_name"]["letter.pdf"]["fields"] else set()
-    expected = {"document.json", "document.md", "result.json"} | with_fields
+    expected = {"document.json", "document.md", "result.json", "chunks.jsonl"} | with_fields
     assert answer["tenant"] == "sinktest" and set(answer["files"]) == expected
     assert [p["page_no"] for p in answer["pages"]] == [1, 2]
     markdown = httpx.get(answer["files"]["document.md"]).text

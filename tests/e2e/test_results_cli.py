@@ -1,5 +1,6 @@
 """Results out through the CLI and the client: ``submit --wait`` prints a summary, ``show`` and
-``get`` read the stored files, and the bridge's download URLs answer as soon as the result is out."""
+``get`` read the stored files, the bridge's download URLs answer as soon as the result is out, and
+the chunks are in chunks.jsonl and on docs.chunks."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from pagestream.connectors.chunks import TOKENIZER
 from pagestream.connectors.client import Client
+from pagestream.streams import topics
 from pagestream.streams.cli.supervisor import service_env
-from tests.conftest import REPO
+from tests.conftest import REPO, read_topic
 
 pytestmark = pytest.mark.kafka
 
@@ -65,5 +68,20 @@ def test_show_and_get_read_the_stored_result(stack, invoice, tmp_path: Path) -> 
     with Client(stack) as client:
         assert client.result(doc_id) == markdown
         assert json.loads(client.result(doc_id, format="json", tenant="results"))["status"] == "OK"
+        assert client.result(doc_id, format="chunks") == cli(stack, "get", doc_id, "--format", "chunks").stdout
     missing = cli(stack, "get", doc_id, "--tenant", "someone-else")
     assert missing.returncode == 2 and "no document.md for document" in missing.stderr
+
+
+def test_chunks_are_stored_and_published_with_table_rows_whole(stack, invoice) -> None:
+    doc_id, _ = invoice
+    with Client(stack) as client:
+        stored = [json.loads(line) for line in client.result(doc_id, format="chunks").splitlines()]
+    assert stored and [c["chunk_no"] for c in stored] == list(range(len(stored)))
+    assert all(c["doc_type"] == "invoice" and c["tokenizer"] == TOKENIZER for c in stored)
+    assert all(c["token_count"] <= stack.chunk_max_tokens or c["text"].count("\n") == 0 for c in stored)
+    rows = [line for c in stored for line in c["text"].splitlines() if line.startswith("| ")]
+    assert rows and all(line.endswith(" |") for line in rows)  # a table row, whole, in one chunk
+    published = read_topic(stack, topics.DOCS_CHUNKS, lambda r: r["doc_id"] == doc_id, count=len(stored))
+    assert sorted(r["chunk_no"] for r in published) == [c["chunk_no"] for c in stored]
+    assert {r["text"] for r in published} == {c["text"] for c in stored}

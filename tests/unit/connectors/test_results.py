@@ -94,14 +94,16 @@ COMPLETED = {
 }  # fmt: skip
 
 
-def test_validation_writes_result_json_with_iso_times_and_fields_csv() -> None:
+def test_validation_writes_result_json_with_iso_times_fields_csv_and_chunks_jsonl() -> None:
     store = MemoryStore()
-    store_completed(store, COMPLETED)
+    chunks = [{"chunk_no": 0, "text": "# Invoice"}, {"chunk_no": 1, "text": "| a | b |"}]
+    store_completed(store, COMPLETED, chunks)
+    assert [json.loads(line) for line in store.objects["acme/d1/chunks.jsonl"].decode().splitlines()] == chunks
     result = json.loads(store.objects["acme/d1/result.json"])
     assert result["completed_at"] == "2026-01-01T00:00:01.500000Z" and result["submitted_at"] == "2026-01-01T00:00:00Z"
     assert result["fields"] == COMPLETED["fields"]
     assert store.objects["acme/d1/fields.csv"].decode().splitlines()[1] == "total,12.50,12.50,0.900,1,1 2 3 4"
-    store_completed(store, {**COMPLETED, "doc_id": "d2", "fields": None})
+    store_completed(store, {**COMPLETED, "doc_id": "d2", "fields": None}, [])
     assert "acme/d2/result.json" in store.objects and "acme/d2/fields.csv" not in store.objects
 
 
