@@ -61,3 +61,20 @@ def test_get_and_show_parse_with_their_defaults() -> None:
     assert (args.command, args.doc_id, args.format, args.out, args.tenant) == ("get", "d1", "md", None, None)
     args = build_parser().parse_args(["show", "d1", "--json"])
     assert (args.command, args.json) == ("show", True)
+
+
+def test_every_option_has_help_and_states_its_default() -> None:
+    import argparse
+
+    from pagestream.streams.cli.main import _every_parser
+
+    parsers = _every_parser(build_parser())
+    assert len(parsers) > 20
+    for parser in parsers:
+        text = " ".join(parser.format_help().split())  # wrapped lines joined
+        for action in parser._actions:
+            if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
+                continue
+            assert action.help, f"{parser.prog} {action.option_strings or action.dest} has no help"
+            if action.option_strings and action.default not in (None, False):
+                assert f"default: {action.default}" in text or "default" in action.help, (parser.prog, action.dest)
