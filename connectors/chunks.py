@@ -114,7 +114,8 @@ def units(pages: list[dict[str, Any]]) -> Iterator[Unit]:
 
 
 def _heading_text(unit: Unit) -> str:
-    return unit.text.lstrip("#").strip()
+    """A heading as plain text: without its Markdown marker and the escape of ``|`` in it."""
+    return unit.text.lstrip("#").strip().replace("\\|", "|")
 
 
 def _joined(pieces: list[Unit]) -> str:

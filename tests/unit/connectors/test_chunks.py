@@ -164,3 +164,9 @@ def test_every_word_of_the_document_is_in_exactly_one_chunk(pages: list[list[dic
         # over the limit only when one unit alone is: a table row, a heading, one word, or a heading
         # with its table header (header lines come as one unit), or the context alone is
         assert chunk["token_count"] <= max_tokens or len(lines) <= 2 or len(chunk["text"].split()) == 1
+
+
+def test_the_heading_path_is_plain_text() -> None:
+    pages = [{"page_no": 1, "regions": [_region("title", "Bank | Statement", 0), _region("text", "body", 1)]}]
+    (chunk,) = chunk_pages(pages, 64, minilm_tokens())
+    assert chunk["headings"] == ["Bank | Statement"] and chunk["text"] == "# Bank \\| Statement\n\nbody"
