@@ -7,6 +7,7 @@
             print(item)
         for result in client.results(tenant="acme", since=0, timeout=5):  # typed results
             print(result.doc_id, result.status, result.text[:80])
+        markdown = client.result(doc_id, format="md")   # a completed document's result file
 
 Producers use confluent-kafka with acks=all, idempotence and the murmur2 partitioner, so keys
 land on the same partitions as with Faust's aiokafka producer. Documents are uploaded to the
@@ -29,6 +30,7 @@ from confluent_kafka import OFFSET_END, KafkaException, TopicPartition
 
 from pagestream.connectors.objectstore import ObjectStore, StoredObject, document_prefix
 from pagestream.connectors.records import DocumentCompleted, Progress
+from pagestream.connectors.results import RESULT_FILES, find_result
 from pagestream.connectors.tenants import Caller, TenantStore
 from pagestream.streams import kafka, topics
 from pagestream.streams.codec import Codecs, registry_client
@@ -42,6 +44,13 @@ class SubmitError(PagestreamError):
     """A document could not be submitted (bad path, bad id, Kafka refused the event)."""
 
     code = "submit_failed"
+
+
+class ResultNotFound(PagestreamError):
+    """A document has no such result file (not completed, rejected before its pages were read,
+    without extracted fields, or unknown)."""
+
+    code = "result_not_found"
 
 
 @dataclass(frozen=True)
@@ -259,6 +268,28 @@ class Client:
         finally:
             watch.close()
         raise TimeoutError(f"document {doc_id} did not complete within {timeout} s")
+
+    def result(self, doc_id: str, format: str = "md", *, tenant: str | None = None) -> str:
+        """A completed document's result file as text, by ``format``: ``md`` (document.md),
+        ``json`` (result.json, the DocumentCompleted), ``csv`` (fields.csv), ``chunks``
+        (chunks.jsonl: one DocumentChunk per line).
+
+        The files are written before the document's DocumentCompleted is published, so they can
+        be read as soon as ``results``/``progress`` yield it. With an API key the key's tenant is
+        searched; else ``tenant``, or without one every tenant (this client is trusted like any
+        Kafka producer). Raises ``ResultNotFound`` when the file is not there."""
+        if format not in RESULT_FILES:
+            raise ValueError(f"format {format!r}: one of {', '.join(RESULT_FILES)}")
+        name = RESULT_FILES[format]
+        owner = self._tenant(tenant, "") or None
+        key = find_result(self.store, doc_id, name, owner)
+        if key is None:
+            why = "has no extracted fields, " if format == "csv" else ""
+            raise ResultNotFound(
+                f"no {name} for document {doc_id}{f' of tenant {owner}' if owner else ''}: it {why}has not "
+                "completed, was rejected before its pages were read, or is unknown"
+            )
+        return self.store.get(f"s3://{self.store.bucket}/{key}").decode()
 
     def submit(
         self,

@@ -149,6 +149,14 @@ class ObjectStore:
         except S3Error as exc:
             raise ObjectStoreError(f"cannot list s3://{self.bucket}/{prefix}/: {exc.code}") from exc
 
+    def folders(self) -> list[str]:
+        """The top-level folders of the bucket: the tenants that have stored something."""
+        try:
+            listed = self._client.list_objects(self.bucket, recursive=False)
+            return sorted(o.object_name.rstrip("/") for o in listed if o.is_dir)
+        except S3Error as exc:
+            raise ObjectStoreError(f"cannot list s3://{self.bucket}/: {exc.code}") from exc
+
     def presigned_url(self, key: str, expires: dt.timedelta) -> str:
         """A URL that downloads ``key`` without credentials until it expires (at most 7 days)."""
         return self._client.presigned_get_object(self.bucket, key, expires=expires)

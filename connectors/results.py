@@ -1,9 +1,12 @@
 """Result files of a document in the object store, beside its page images, and their download URLs.
 
 Under ``<tenant>/<doc_id>/``: ``document.json`` (every page with lines, words, boxes and regions)
-``document.md`` (the text in reading order, tables as Markdown tables) and ``fields.csv`` (the
-extracted fields, written by validation). Downloads go through presigned URLs
-that expire, so readers need no object-store credentials.
+``document.md`` (the text in reading order, tables as Markdown tables), both written by assembly;
+``result.json`` (the DocumentCompleted: status, type, fields, issues, pages), ``fields.csv``
+(the extracted fields) and ``chunks.jsonl`` (retrieval chunks, ``connectors.chunks``), written by
+validation before it announces the result, so whoever hears of a completed document finds its
+files. Downloads go through presigned URLs that expire, so
+readers need no object-store credentials.
 """
 
 from __future__ import annotations
@@ -17,6 +20,10 @@ from typing import Any
 
 from pagestream.connectors.markdown import page_markdown
 from pagestream.connectors.objectstore import ObjectStore, StoredObject, document_prefix
+from pagestream.streams.codec import to_json
+
+# The result files a reader can ask for by format (`pagestream get --format`, Client.result).
+RESULT_FILES = {"md": "document.md", "json": "result.json", "csv": "fields.csv", "chunks": "chunks.jsonl"}
 
 
 def render_markdown(document: dict[str, Any]) -> str:
@@ -56,12 +63,35 @@ def fields_csv(fields: list[dict[str, Any]]) -> str:
     return out.getvalue()
 
 
-def store_fields_csv(store: ObjectStore, completed: dict[str, Any]) -> StoredObject | None:
-    """Write ``fields.csv`` beside ``document.json`` for a DocumentCompleted that has fields."""
-    if not completed.get("fields"):
-        return None
+def completed_json(completed: dict[str, Any]) -> str:
+    """A DocumentCompleted record as ``result.json``: times as ISO 8601, as ``submit --json`` prints them."""
+    times = {
+        name: dt.datetime.fromtimestamp(completed[name] / 1000, dt.UTC)
+        for name in ("submitted_at", "completed_at")
+        if isinstance(completed.get(name), int)
+    }
+    return to_json({**completed, **times})
+
+
+def store_completed(store: ObjectStore, completed: dict[str, Any], chunks: list[dict[str, Any]]) -> None:
+    """Write ``chunks.jsonl`` (one DocumentChunk per line), ``result.json`` and, when it has
+    fields, ``fields.csv`` beside ``document.json``."""
     prefix = document_prefix(completed["tenant"], completed["doc_id"])
-    return store.put(f"{prefix}/fields.csv", fields_csv(completed["fields"]).encode(), "text/csv; charset=utf-8")
+    lines = "".join(json.dumps(chunk, ensure_ascii=False) + "\n" for chunk in chunks)
+    store.put(f"{prefix}/chunks.jsonl", lines.encode(), "application/jsonl; charset=utf-8")
+    if completed.get("fields"):
+        store.put(f"{prefix}/fields.csv", fields_csv(completed["fields"]).encode(), "text/csv; charset=utf-8")
+    store.put(f"{prefix}/result.json", completed_json(completed).encode(), "application/json")
+
+
+def find_result(store: ObjectStore, doc_id: str, name: str, tenant: str | None = None) -> str | None:
+    """The key of result file ``name`` of ``doc_id`` under ``tenant``, or, without one (a caller
+    trusted with every tenant), under whichever tenant has it; None when there is none."""
+    for owner in [tenant] if tenant else store.folders():
+        key = f"{document_prefix(owner, doc_id)}/{name}"
+        if store.size(key) is not None:
+            return key
+    return None
 
 
 def download_urls(store: ObjectStore, tenant: str, doc_id: str, expires: dt.timedelta) -> dict[str, Any]:
@@ -71,7 +101,7 @@ def download_urls(store: ObjectStore, tenant: str, doc_id: str, expires: dt.time
     pages: list[dict[str, Any]] = []
     for key in store.keys(prefix):
         name = key.removeprefix(prefix + "/")
-        if name in ("document.json", "document.md", "fields.csv"):
+        if name in ("document.json", *RESULT_FILES.values()):
             files[name] = store.presigned_url(key, expires)
         elif match := re.fullmatch(r"pages/(\d+)\.png", name):
             pages.append({"page_no": int(match.group(1)), "url": store.presigned_url(key, expires)})

@@ -61,6 +61,24 @@ class DocumentAssembled(Record):
 
 
 @dataclass(frozen=True, kw_only=True)
+class DocumentChunk(Record):
+    doc_id: str
+    tenant: str
+    filename: str | None = None
+    chunk_no: int
+    chunk_count: int
+    text: str
+    context: str = ""
+    headings: list[str] = field(default_factory=list)
+    pages: list[int]
+    boxes: list[Nested]
+    token_count: int
+    tokenizer: str
+    doc_type: str | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
 class DocumentCompleted(Record):
     doc_id: str
     tenant: str

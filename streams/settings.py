@@ -259,10 +259,16 @@ class ClassifySettings(BaseModel):
 
 
 class ValidateSettings(BaseModel):
-    """Validation: when extracted fields are trusted."""
+    """Validation: when extracted fields are trusted, and the retrieval chunks it cuts the result into."""
 
     validation_min_confidence: float = Field(
         default=0.5, description="Extracted fields read with less confidence make the document need review."
+    )
+    chunk_max_tokens: int = Field(
+        default=256,
+        description="Largest chunk (`chunks.jsonl`, `docs.chunks`) in all-MiniLM-L6-v2 tokens, heading path and "
+        "repeated table header included; 256 is what that model reads. A single table row that is longer "
+        "stays whole.",
     )
 
 

@@ -49,6 +49,8 @@ AUDIT_EVENTS = TopicSpec("audit.events", "AuditEvent", KeyBy.TENANT)
 # another registered model (pagestream replay), sunk beside the pipeline's own results.
 DOCS_LABELS = TopicSpec("docs.labels", "DocumentLabel", KeyBy.DOC)
 DOCS_REPLAYED = TopicSpec("docs.replayed", "DocumentReplayed", KeyBy.DOC)
+# Retrieval chunks of each completed document (also its chunks.jsonl), written by validation.
+DOCS_CHUNKS = TopicSpec("docs.chunks", "DocumentChunk", KeyBy.DOC)
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (
     DOCS_SUBMITTED,
@@ -64,6 +66,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     AUDIT_EVENTS,
     DOCS_LABELS,
     DOCS_REPLAYED,
+    DOCS_CHUNKS,
 )
 
 ASSEMBLY_TABLE = "assembly"

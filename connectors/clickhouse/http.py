@@ -37,7 +37,7 @@ from pagestream.connectors.clickhouse.sql import QueryResult, SqlError, run_quer
 from pagestream.connectors.clickhouse.tenantsql import tenant_filters
 from pagestream.connectors.objectstore import ObjectStore, ObjectStoreError
 from pagestream.connectors.problems import problem_response
-from pagestream.connectors.results import download_urls
+from pagestream.connectors.results import download_urls, find_result
 from pagestream.connectors.tenants import is_operator
 from pagestream.streams.errors import PagestreamError
 from pagestream.streams.settings import Settings
@@ -199,15 +199,22 @@ class ClickHouseService:
                 title="Analytics database unavailable",
             )
         who = request.scope.get("state", {}).get("caller")
-        if not rows or (who is not None and rows[0][0] != who.tenant):  # another tenant's: as if unknown
-            return problem_response(
-                request, 404, "unknown-document", f"no completed document with id {doc_id!r}", title="Unknown document"
-            )
-        expires = dt.timedelta(seconds=self.settings.presign_expiry_seconds)
+        tenant = rows[0][0] if rows else None
+        unknown = problem_response(
+            request, 404, "unknown-document", f"no completed document with id {doc_id!r}", title="Unknown document"
+        )
         try:
-            urls = await run_in_threadpool(download_urls, self._store, rows[0][0], doc_id, expires)
-        except ObjectStoreError:
-            log.exception("presigning download URLs failed")
+            if tenant is None:  # completed, but the sink has not written its row yet: its result.json says so
+                key = await run_in_threadpool(find_result, self._store, doc_id, "result.json", who and who.tenant)
+                tenant = key.split("/", 1)[0] if key else None
+            if tenant is None or (who is not None and tenant != who.tenant):  # another tenant's: as if unknown
+                return unknown
+            expires = dt.timedelta(seconds=self.settings.presign_expiry_seconds)
+            urls = await run_in_threadpool(download_urls, self._store, tenant, doc_id, expires)
+        except ObjectStoreError as exc:
+            if exc.code == "bad_key":  # no document can have such an id
+                return unknown
+            log.exception("finding or presigning the result files failed")
             return problem_response(
                 request,
                 503,

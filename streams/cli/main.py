@@ -1,6 +1,6 @@
 """The ``pagestream`` command: its parser, and submit, demo, train, dlq, soak, chaos, replay, sql,
 worker and bridge; up/down/status are in ``stack``, eval and bench in ``eval_commands``, tenant in
-``tenant_commands``.
+``tenant_commands``, get and show in ``results``.
 
 Checks outside the project drive this interface; keep commands and flags stable.
 """
@@ -20,7 +20,7 @@ from typing import Any
 
 import pydantic
 
-from pagestream.streams.cli import eval_commands, tenant_commands
+from pagestream.streams.cli import eval_commands, results, tenant_commands
 from pagestream.streams.cli.stack import cmd_down, cmd_status, cmd_up
 from pagestream.streams.codec import to_json
 from pagestream.streams.errors import PagestreamError
@@ -146,11 +146,19 @@ def cmd_submit(
     label: str | None = None,
 ) -> int:
     from pagestream.connectors.client import Client
+    from pagestream.streams.cli.inputs import sort_inputs
 
+    inputs = sort_inputs(paths, settings.max_upload_bytes)
+    for line in inputs.skipped:
+        print(f"skipped {line}", file=sys.stderr)
+    for line in inputs.refused:
+        print(f"pagestream: refused {line}", file=sys.stderr)
+    if not inputs.files:
+        return 2
     with Client(settings) as client:
         watch = client.watch() if wait else None
         names: dict[str, str] = {}
-        for path in paths:
+        for path in inputs.files:
             doc_id = client.submit(path, tenant=tenant, ocr_engine=engine, force_ocr=force_ocr or None)
             names[doc_id] = Path(path).name
             if label:
@@ -160,21 +168,26 @@ def cmd_submit(
             elif not as_json:
                 print(f"submitted {path} as {doc_id}")
         if watch is None:
-            return 0
+            return 2 if inputs.refused else 0
         view = ProgressView(names)
         failed = 0
         try:
             for event in watch.until_completed(set(names), timeout=timeout):
                 view.update(event.kind, event.record)
-                if event.kind == "completed":
-                    failed += event.record["status"] == "FAILED"
-                    print(to_json(event.record), flush=True)
+                if event.kind != "completed":
+                    continue
+                record = event.record
+                failed += record["status"] == "FAILED"
+                print(to_json(record) if as_json else results.summary(record) + "\n", flush=True)
+                if as_json and record["status"] != "OK":  # the summary says why; JSON lines alone would not
+                    reason = f"{record.get('error_code')}: {record.get('error_message')}"
+                    print(f"pagestream: {names[record['doc_id']]} {record['status']}: {reason}", file=sys.stderr)
         except TimeoutError as exc:
             print(f"pagestream: {exc}", file=sys.stderr)
             return 1
         finally:
             watch.close()
-    return 3 if failed else 0
+    return 3 if failed else 2 if inputs.refused else 0
 
 
 def cmd_demo(settings: Settings, workers: int, timeout: float) -> int:
@@ -185,7 +198,7 @@ def cmd_demo(settings: Settings, workers: int, timeout: float) -> int:
         raise PagestreamError(f"no sample documents in {SAMPLES_DIR}")
     cmd_up(settings, workers)
     print(f"\nsubmitting {len(samples)} sample documents through Kafka …", file=sys.stderr)
-    results: list[dict[str, Any]] = []
+    completed: list[dict[str, Any]] = []
     started = time.perf_counter()
     with Client(settings) as client:
         watch = client.watch()
@@ -194,22 +207,16 @@ def cmd_demo(settings: Settings, workers: int, timeout: float) -> int:
         for event in watch.until_completed(set(names), timeout=timeout):
             view.update(event.kind, event.record)
             if event.kind == "completed":
-                results.append(event.record)
+                completed.append(event.record)
         watch.close()
     elapsed = time.perf_counter() - started
-    pages = sum(r["page_count"] for r in results)
-    print(f"\n{len(results)} documents, {pages} pages in {elapsed:.1f} s ({pages / elapsed:.2f} pages/s)\n")
-    for r in sorted(results, key=lambda r: r["filename"] or ""):
-        words = sum(p["word_count"] for p in r["pages"])
-        kind = f"{r['doc_type']} ({r['doc_type_confidence']:.2f})" if r.get("doc_type") else "untyped"
-        print(f"{r['filename']}: {r['status']}, {kind}, {r['page_count']} pages, {words} words, {r['result_uri']}")
-        for p in r["pages"]:
-            first = next((ln for ln in (p["text"] or "").splitlines() if ln.strip()), "")
-            print(
-                f"  page {p['page_no']}: {p['word_count']} words, confidence {p['mean_confidence']:.2f}  {first[:70]!r}"
-            )
-    print("\nsubmit your own: pagestream submit FILE.pdf --wait    stop everything: pagestream down")
-    return 0 if all(r["status"] == "OK" for r in results) else 3
+    pages = sum(r["page_count"] for r in completed)
+    print(f"\n{len(completed)} documents, {pages} pages in {elapsed:.1f} s ({pages / elapsed:.2f} pages/s)\n")
+    for record in sorted(completed, key=lambda r: r["filename"] or ""):
+        print(results.summary(record) + "\n")
+    print("submit your own: pagestream submit FILE.pdf --wait    see one again: pagestream show DOC_ID")
+    print("its files: pagestream get DOC_ID --format md|json|csv    stop everything: pagestream down")
+    return 0 if all(r["status"] == "OK" for r in completed) else 3
 
 
 def cmd_dlq(
@@ -220,28 +227,34 @@ def cmd_dlq(
     dlq_id: str | None,
     as_json: bool,
     quarantined: bool = False,
+    dry_run: bool = False,
+    force: bool = False,
 ) -> int:
     from pagestream.streams.cli import dlq
 
     records = list(dlq.dead_letters(settings, dlq.matcher(doc_id, code, dlq_id, quarantined)))
     if action == "replay":
-        sent, skipped = dlq.republish(settings, records)
-        for line in skipped:
-            print(f"skipped {line}", file=sys.stderr)
-        print(json.dumps({"replayed": sent, "skipped": len(skipped)}) if as_json else f"replayed {sent} messages")
+        plan = [(record, dlq.held(record, force)) for record in records]
+        for record, reason in plan:
+            if reason is not None:
+                print(f"held {record['dlq_id']}: {reason}", file=sys.stderr)
+        chosen = [record for record, reason in plan if reason is None]
+        if dry_run:
+            for line in dlq.table(chosen)[1:]:
+                print(f"would replay {line}", file=sys.stderr)
+            counts = {"would_replay": len(chosen), "held": len(records) - len(chosen)}
+            print(json.dumps(counts) if as_json else f"would replay {len(chosen)} messages (dry run)")
+            return 0
+        sent, skipped = dlq.republish(settings, chosen)
+        counts = {"replayed": sent, "held": len(records) - len(chosen), "skipped": len(skipped)}
+        print(json.dumps(counts) if as_json else f"replayed {sent} messages, held {counts['held']}")
         return 0
     if action == "show" or as_json:
         for record in records:
             print(to_json(record) if as_json else json.dumps(json.loads(to_json(record)), indent=2))
         return 0 if records else 1
-    for r in records:
-        when = r["at"].strftime("%Y-%m-%d %H:%M:%S")
-        page = f"p{r['page_no']}" if r["page_no"] else "-"
-        tries = f"{r['attempts']}x" + (" quarantined" if r.get("quarantined") else "")
-        print(
-            f"{r['dlq_id']:<8} {when} {r['stage']:<8} {r['error_code']:<20} {r['doc_id'] or '-':<34} {page:<5} "
-            f"{tries:<15} {r['message'][:80]}"
-        )
+    for line in dlq.table(records):
+        print(line)
     print(f"{len(records)} dead letters", file=sys.stderr)
     return 0
 
@@ -312,6 +325,27 @@ def parse_since(text: str) -> dt.datetime:
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """Help that states each option's default, unless its help already does or there is none to
+    state (None, or a flag that is off)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if not action.option_strings or "default" in text or action.default in (None, False, argparse.SUPPRESS):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def _every_parser(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """A parser and its subcommands' parsers, at any depth."""
+    found = [parser]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                found += _every_parser(child)
+    return found
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pagestream", description="Real-time document pipeline on Apache Kafka.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -319,41 +353,70 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--workers", type=int, default=None, help="Faust worker processes (default PAGESTREAM_WORKERS)")
     sub.add_parser("down", help="stop everything 'up' started")
     status = sub.add_parser("status", help="what runs where")
-    status.add_argument("--json", action="store_true")
-    submit = sub.add_parser("submit", help="upload documents and publish DocumentSubmitted")
-    submit.add_argument("paths", nargs="+", metavar="PATH")
-    submit.add_argument("--tenant", default="default")
-    submit.add_argument("--wait", action="store_true", help="follow progress, then print each result as JSON")
-    submit.add_argument("--json", action="store_true", help="print only JSON lines on stdout")
+    status.add_argument("--json", action="store_true", help="print one JSON object instead of lines")
+    submit = sub.add_parser(
+        "submit",
+        help="upload documents and publish DocumentSubmitted",
+        description="Upload documents and publish DocumentSubmitted. Example: pagestream submit invoice.pdf scans/ "
+        "--wait",
+    )
+    submit.add_argument(
+        "paths", nargs="+", metavar="PATH", help="PDF, PNG, JPEG or TIFF files, or folders of them (recursively)"
+    )
+    submit.add_argument("--tenant", default="default", help="tenant the documents belong to")
+    submit.add_argument("--wait", action="store_true", help="follow progress, then print each result's summary")
+    submit.add_argument(
+        "--json", action="store_true", help="print only JSON lines on stdout (with --wait: each DocumentCompleted)"
+    )
     submit.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for results")
-    submit.add_argument("--engine", default=None, help="OCR engine for these documents (e.g. ppocr, tesseract>ppocr)")
+    submit.add_argument(
+        "--engine",
+        default=None,
+        help="OCR engine for these documents, e.g. ppocr, tesseract>ppocr (default: the tenant's, else "
+        "PAGESTREAM_OCR_ENGINE)",
+    )
     submit.add_argument("--force-ocr", action="store_true", help="OCR born-digital pages too (ignore text layers)")
     submit.add_argument("--label", default=None, help="the documents' true type, for model comparisons (docs.labels)")
     demo = sub.add_parser("demo", help="up, submit the bundled samples, print a summary")
-    demo.add_argument("--workers", type=int, default=None)
-    demo.add_argument("--timeout", type=float, default=1800.0)
-    dlq = sub.add_parser("dlq", help="list, show or replay dead letters (pages.dlq)")
-    dlq.add_argument("action", choices=["list", "show", "replay"])
+    demo.add_argument("--workers", type=int, default=None, help="Faust worker processes (default PAGESTREAM_WORKERS)")
+    demo.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for the results")
+    dlq = sub.add_parser(
+        "dlq",
+        help="list, show or replay dead letters (pages.dlq)",
+        description="Dead letters. Examples: pagestream dlq list --quarantined; "
+        "pagestream dlq replay --doc ID --dry-run",
+    )
+    dlq.add_argument(
+        "action",
+        choices=["list", "show", "replay"],
+        help="list: one line per dead letter under column headers; show: each whole; replay: re-publish "
+        "the failing messages",
+    )
     dlq.add_argument("--doc", help="only this doc_id")
     dlq.add_argument("--code", help="only this error_code")
     dlq.add_argument("--id", dest="dlq_id", help="only this dead letter (partition:offset, as listed)")
     dlq.add_argument("--quarantined", action="store_true", help="only messages given up after every retry")
-    dlq.add_argument("--json", action="store_true")
+    dlq.add_argument("--json", action="store_true", help="print JSON lines (replay: one JSON object of counts)")
+    dlq.add_argument("--dry-run", action="store_true", help="replay: print what would be re-published, send nothing")
+    dlq.add_argument(
+        "--force", action="store_true", help="replay: also letters whose error is not retryable (fix the cause first)"
+    )
     soak = sub.add_parser("soak", help="many small documents; workers' memory sampled; report growth")
-    soak.add_argument("--pages", type=int, default=2000)
-    soak.add_argument("--json", action="store_true")
+    soak.add_argument("--pages", type=int, default=2000, help="one-page documents to submit")
+    soak.add_argument("--json", action="store_true", help="print the report as one JSON line, with its samples")
     chaos = sub.add_parser("chaos", help="kill workers and restart the broker while documents flow; report")
-    chaos.add_argument("--docs", type=int, default=20)
-    chaos.add_argument("--kills", type=int, default=5)
-    chaos.add_argument("--workers", type=int, default=2)
-    chaos.add_argument("--no-broker-restart", action="store_true")
+    chaos.add_argument("--docs", type=int, default=20, help="documents to submit")
+    chaos.add_argument("--kills", type=int, default=5, help="workers killed with SIGKILL while they flow")
+    chaos.add_argument("--workers", type=int, default=2, help="Faust worker processes")
+    chaos.add_argument("--no-broker-restart", action="store_true", help="do not restart the Kafka broker")
     chaos.add_argument("--no-sink-restart", action="store_true", help="do not kill the bridge (the ClickHouse sink)")
-    chaos.add_argument("--json", action="store_true")
+    chaos.add_argument("--json", action="store_true", help="print the report as one JSON line")
     sql = sub.add_parser("sql", help="run a read-only ClickHouse query and print a table")
     sql.add_argument("query", help='e.g. "SELECT status, count() FROM documents FINAL GROUP BY status"')
     sql.add_argument("--json", action="store_true", help="print the JSON answer (columns, rows)")
     eval_commands.add_parsers(sub)
     tenant_commands.add_parsers(sub)
+    results.add_parsers(sub)
     train = sub.add_parser("train", help="train a model and register it in the MLflow model registry")
     train.add_argument("target", choices=["classifier"], help="what to train: the document classifier")
     train.add_argument("data", nargs="*", metavar="DATA", help="extra training folders (evaldata-gt/1 files)")
@@ -375,6 +438,8 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run one Faust worker in the foreground")
     worker.add_argument("--id", type=int, default=0, help="worker number (own data dir)")
     sub.add_parser("bridge", help="run the HTTP bridge in the foreground (uploads, SSE, dashboard, metrics)")
+    for each in _every_parser(parser):
+        each.formatter_class = HelpFormatter
     return parser
 
 
@@ -401,18 +466,33 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_status(settings, args.json)
         if args.command == "submit":
             return cmd_submit(
-                settings, args.paths, args.tenant, args.wait, args.json, args.timeout, args.engine, args.force_ocr,
+                settings,
+                args.paths,
+                args.tenant,
+                args.wait,
+                args.json,
+                args.timeout,
+                args.engine,
+                args.force_ocr,
                 args.label,
             )
         if args.command == "demo":
             return cmd_demo(settings, workers, args.timeout)
         if args.command == "dlq":
-            return cmd_dlq(settings, args.action, args.doc, args.code, args.dlq_id, args.json, args.quarantined)
+            return cmd_dlq(settings, args.action, args.doc, args.code, args.dlq_id, args.json, args.quarantined,
+                           args.dry_run, args.force)  # fmt: skip
         if args.command == "soak":
             return cmd_soak(settings, args.pages, args.json)
         if args.command == "chaos":
-            return cmd_chaos(settings, args.docs, args.kills, args.workers, not args.no_broker_restart,
-                             not args.no_sink_restart, args.json)
+            return cmd_chaos(
+                settings,
+                args.docs,
+                args.kills,
+                args.workers,
+                not args.no_broker_restart,
+                not args.no_sink_restart,
+                args.json,
+            )
         if args.command == "bridge":
             return cmd_bridge(settings)
         if args.command == "sql":
@@ -421,6 +501,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return eval_commands.run(args, settings)
         if args.command == "tenant":
             return tenant_commands.run(args, settings)
+        if args.command in ("get", "show"):
+            return results.run(args, settings)
         if args.command == "train":
             alias = args.alias or settings.classifier_alias
             return cmd_train(settings.model_copy(update={"classifier_alias": alias}), args)

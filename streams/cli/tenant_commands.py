@@ -14,9 +14,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     action = tenant.add_subparsers(dest="tenant_action", required=True)
     add = action.add_parser("add", help="create a tenant (or another key for it); prints the key once")
     add.add_argument("name", help="letters, digits, '.', '_', '=', '-'; it namespaces the tenant's objects")
-    add.add_argument("--json", action="store_true")
+    add.add_argument("--json", action="store_true", help="print tenant, key id and key as one JSON object")
     listing = action.add_parser("list", help="tenants and the ids of their keys (never the keys)")
-    listing.add_argument("--json", action="store_true")
+    listing.add_argument("--json", action="store_true", help="print the tenants and their key ids as JSON")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

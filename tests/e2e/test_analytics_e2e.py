@@ -112,7 +112,7 @@ def landed(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     image.write_bytes(text_image(["Sink test note", "one page only"]))
     empty = folder / "empty.pdf"
     empty.write_bytes(b"")
-    paths = [REPO / "samples" / "invoice.pdf", REPO / "samples" / "letter.pdf", image, empty]
+    paths = [REPO / "samples" / "invoice.pdf", REPO / "samples" / "letter.pdf", image]
     proc = subprocess.run(
         [sys.executable, "-m", "pagestream.streams.cli", "submit", *map(str, paths), "--json", "--tenant", "sinktest"],
         env=service_env(stack),
@@ -122,6 +122,8 @@ def landed(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     )
     assert proc.returncode == 0, proc.stderr
     doc_ids = [json.loads(line)["doc_id"] for line in proc.stdout.splitlines()]
+    with Client(stack) as client:  # through the client: the CLI refuses an empty file before uploading
+        doc_ids.append(client.submit(empty, tenant="sinktest"))
     sink = supervisor.bridge(stack)  # the bridge hosts the sink
     sink.stop(stack)  # mid-stream: the pipeline goes on while the sink is down
     done = read_topic(stack, topics.DOCS_COMPLETED, lambda r: r["doc_id"] in doc_ids, timeout=300, count=4)
@@ -226,7 +228,8 @@ def test_results_download_through_presigned_urls(stack: Settings, landed: dict) 
     doc_id = landed["by_name"]["letter.pdf"]["doc_id"]
     answer = httpx.get(f"{stack.bridge_url}/v1/documents/{doc_id}/files").json()
     with_fields = {"fields.csv"} if landed["by_name"]["letter.pdf"]["fields"] else set()
-    assert answer["tenant"] == "sinktest" and set(answer["files"]) == {"document.json", "document.md"} | with_fields
+    expected = {"document.json", "document.md", "result.json", "chunks.jsonl"} | with_fields
+    assert answer["tenant"] == "sinktest" and set(answer["files"]) == expected
     assert [p["page_no"] for p in answer["pages"]] == [1, 2]
     markdown = httpx.get(answer["files"]["document.md"]).text
     assert markdown.startswith(f"<!-- pagestream document {doc_id}, tenant sinktest, 2 pages, status OK -->")

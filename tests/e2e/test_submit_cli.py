@@ -11,6 +11,7 @@ import pypdfium2 as pdfium
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
+from pagestream.connectors.client import Client
 from pagestream.streams import topics
 from pagestream.streams.cli.eval.measures import ground_truth_text, word_recall
 from pagestream.streams.cli.supervisor import service_env
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.kafka
 
 
 def submit(
-    settings, *paths: Path, timeout: int = 600, extra: list[str] | None = None
+    settings, *paths: Path, timeout: int = 600, extra: list[str] | None = None, env: dict[str, str] | None = None
 ) -> tuple[list[dict], subprocess.CompletedProcess]:
     proc = subprocess.run(
         [
@@ -35,7 +36,7 @@ def submit(
             str(timeout),
             *(extra or []),
         ],
-        env=service_env(settings),
+        env={**service_env(settings), **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout + 60,
@@ -115,6 +116,16 @@ def test_bad_inputs_fail_clearly_and_the_worker_keeps_running(stack, tmp_path: P
     paths.append(good)
     results, proc = submit(stack, *paths)
     assert proc.returncode == 3, proc.stderr  # some documents failed
+    # The CLI refuses what ingest's first check would, before uploading; the rest still goes.
+    assert f"pagestream: refused {tmp_path / 'notes.pdf'}: unsupported file type" in proc.stderr
+    assert f"pagestream: refused {tmp_path / 'empty.pdf'}: the file is empty" in proc.stderr
+    assert "pagestream: corrupt.pdf FAILED: corrupt_pdf: " in proc.stderr  # the reason, beside the JSON
+    # A producer that skips that check meets the same rule at ingest.
+    with Client(stack) as client:
+        watch = client.watch()
+        ids = {client.submit(tmp_path / name) for name in ("notes.pdf", "empty.pdf")}
+        results += [e.record for e in watch.until_completed(ids, timeout=300) if e.kind == "completed"]
+        watch.close()
     by_name = {r["filename"]: r for r in results}
     expected = {**{n: c for n, (c, _) in bad.items()}, "huge.pdf": "too_many_pages", "bomb.png": "image_too_large"}
     for name, code in expected.items():
@@ -126,3 +137,26 @@ def test_bad_inputs_fail_clearly_and_the_worker_keeps_running(stack, tmp_path: P
         assert dlq[0]["input_ref"].startswith("s3://")
     assert by_name["good.png"]["status"] == "OK"
     assert "still running" in by_name["good.png"]["pages"][0]["text"]
+
+
+def test_submit_takes_folders_and_refuses_bad_paths_without_stranding_the_rest(stack, tmp_path: Path) -> None:
+    folder = tmp_path / "inbox"
+    (folder / "nested").mkdir(parents=True)
+    (folder / "a.png").write_bytes(text_image(["first page in a folder"]))
+    (folder / "nested" / "b.png").write_bytes(text_image(["second page deeper down"]))
+    (folder / "readme.txt").write_text("not a document\n")  # in a folder: skipped, not an error
+    (folder / ".hidden.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("plain text\n")
+    big = tmp_path / "big.png"
+    big.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 600_000)
+    env_limit = {"PAGESTREAM_MAX_UPLOAD_BYTES": "500000"}
+    results, proc = submit(stack, folder, tmp_path / "missing.pdf", notes, big, env=env_limit)
+    assert proc.returncode == 2, proc.stderr  # some paths were refused; what went through is OK
+    assert sorted(r["filename"] for r in results) == ["a.png", "b.png"]
+    assert all(r["status"] == "OK" for r in results)
+    assert f"skipped {folder / 'readme.txt'}: unsupported file type" in proc.stderr
+    assert f"pagestream: refused {tmp_path / 'missing.pdf'}: No such file or directory" in proc.stderr
+    assert f"pagestream: refused {notes}: unsupported file type" in proc.stderr
+    assert f"pagestream: refused {big}: the file has 600008 bytes, more than the limit of 500000" in proc.stderr
+    assert ".hidden" not in proc.stderr

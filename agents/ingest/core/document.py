@@ -76,20 +76,29 @@ def sniff_kind(head: bytes) -> str | None:
     return None
 
 
+def refusal(head: bytes, size: int, max_bytes: int) -> InvalidDocument | None:
+    """Why a file is refused from its size and first bytes alone (empty, too large, a type
+    pagestream does not read), or None: ingest's first check, and what ``pagestream submit``
+    checks before uploading, so a wrong file is refused at once instead of after a round trip."""
+    if size == 0:
+        return InvalidDocument(f"the file is empty (0 bytes); send a {ACCEPTED}", code="empty_file")
+    if size > max_bytes:
+        return InvalidDocument(
+            f"the file has {size} bytes, more than the limit of {max_bytes} bytes", code="file_too_large"
+        )
+    if sniff_kind(head[:1024]) is None:
+        return InvalidDocument(f"unsupported file type; pagestream accepts {ACCEPTED}", code="unsupported_type")
+    return None
+
+
 def inspect_file(path: Path, limits: Limits) -> DocumentFacts:
     """Validate a submitted file; raise InvalidDocument naming what is wrong and what is accepted."""
-    size = path.stat().st_size
-    if size == 0:
-        raise InvalidDocument(f"the file is empty (0 bytes); send a {ACCEPTED}", code="empty_file")
-    if size > limits.max_bytes:
-        raise InvalidDocument(
-            f"the file has {size} bytes, more than the limit of {limits.max_bytes} bytes",
-            code="file_too_large",
-        )
     with path.open("rb") as fh:
-        kind = sniff_kind(fh.read(1024))
-    if kind is None:
-        raise InvalidDocument(f"unsupported file type; pagestream accepts {ACCEPTED}", code="unsupported_type")
+        head = fh.read(1024)
+    refused = refusal(head, path.stat().st_size, limits.max_bytes)
+    if refused is not None:
+        raise refused
+    kind = sniff_kind(head)
     if kind == "PDF":
         count = pdf_page_count(path)
         renderer = PDF_RENDERER

@@ -27,6 +27,7 @@ REQUIRED = {
     "AuditEvent",
     "DocumentLabel",
     "DocumentReplayed",
+    "DocumentChunk",
 }
 
 

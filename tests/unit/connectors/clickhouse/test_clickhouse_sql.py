@@ -1,5 +1,6 @@
 """The SQL endpoint on a real embedded chDB: read-only checks, ClickHouse's messages as
-problem+json, JSON values, row limits, sink status and download URLs for unknown documents;
+problem+json, JSON values, row limits, sink status and download URLs (unknown documents, and
+completed ones the sink has not written yet);
 and the table printed by ``pagestream sql``."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pagestream.connectors.clickhouse.schema import migrate
 from pagestream.connectors.clickhouse.sql import SqlError, parse_select, run_query
 from pagestream.streams.cli.sql_command import format_table
 from pagestream.streams.settings import Settings
+from tests.unit.connectors.test_results import MemoryStore
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +37,15 @@ def settings(chdb_state: Path) -> Iterator[Settings]:
     yield settings
 
 
-@pytest.fixture(scope="module")
-def http(settings: Settings) -> Iterator[TestClient]:
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore()
+
+
+@pytest.fixture
+def http(settings: Settings, store: MemoryStore) -> Iterator[TestClient]:
     service = ClickHouseService(settings, run_sink=False)
+    service._store = store
     with TestClient(Starlette(routes=service.routes, lifespan=service.lifespan)) as client:
         yield client
 
@@ -122,10 +130,18 @@ def test_sql_errors_are_problem_json_with_the_clickhouse_message(http: TestClien
         assert response.status_code == 400 and "query" in response.json()["detail"]
 
 
-def test_sink_status_and_unknown_document_downloads(http: TestClient) -> None:
+def test_sink_status_and_unknown_document_downloads(http: TestClient, store: MemoryStore) -> None:
     assert http.get("/v1/sink").json()["state"] == "stopped"  # this app runs no sink
-    response = http.get("/v1/documents/nope/files")
-    assert response.status_code == 404 and response.json()["title"] == "Unknown document"
+    for doc_id in ("nope", "not..safe"):
+        response = http.get(f"/v1/documents/{doc_id}/files")
+        assert response.status_code == 404 and response.json()["title"] == "Unknown document"
+
+
+def test_a_completed_document_downloads_before_the_sink_has_its_row(http: TestClient, store: MemoryStore) -> None:
+    store.put("acme/d9/result.json", b"{}")  # validation wrote it before announcing the result
+    store.put("acme/d9/document.md", b"# d9")
+    answer = http.get("/v1/documents/d9/files").json()
+    assert answer["tenant"] == "acme" and set(answer["files"]) == {"result.json", "document.md"}
 
 
 def test_pagestream_sql_prints_an_aligned_table() -> None:
