@@ -110,7 +110,7 @@ def test_a_page_failing_every_attempt_is_quarantined_and_the_next_document_compl
     with contextlib.redirect_stdout(out):
         assert cmd_dlq(stack, "list", None, None, None, False, quarantined=True) == 0
     (line,) = [ln for ln in out.getvalue().splitlines() if poisoned in ln]
-    assert "4x quarantined" in line and "injected_fault" in line
+    assert " 4 quarantined " in line and "injected_fault" in line  # the ATTEMPTS column
 
 
 def test_a_doc_id_submitted_twice(stack) -> None:
