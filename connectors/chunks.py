@@ -27,10 +27,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pagestream.connectors.markdown import page_markdown, table_markdown
+from pagestream.connectors.markdown import heading_level, page_markdown, table_markdown
 
 TOKENIZER = "sentence-transformers/all-MiniLM-L6-v2"
-_HEADING_LEVELS = {"title": 1, "heading": 2}
 _NO_TEXT = {"header", "footer", "figure", "photo", "logo", "signature"}  # running heads; pictures
 _LIST_FIELD = re.compile(r"\[\d+\]")
 
@@ -61,7 +60,7 @@ class Unit:
     text: str
     page_no: int
     bbox: list[int]
-    level: int | None = None  # 1 or 2 for a title or heading
+    level: int | None = None  # a title or heading: its level (markdown.heading_level)
     table: tuple[int, int] | None = None  # (page_no, region order) of the table a row belongs to
     header: str | None = None  # the table's header lines, for a row that continues it
 
@@ -110,7 +109,7 @@ def units(pages: list[dict[str, Any]]) -> Iterator[Unit]:
             text = page_markdown([region]).strip()
             if not text:
                 continue
-            yield Unit(text, page_no, bbox, level=_HEADING_LEVELS.get(kind))
+            yield Unit(text, page_no, bbox, level=heading_level(kind, region.get("text") or ""))
 
 
 def _heading_text(unit: Unit) -> str:

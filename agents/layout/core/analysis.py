@@ -2,8 +2,9 @@
 
 Geometry and the layout model each do what they measure better at (docs/layout.md):
 - geometry: tables with rows and cells (ruling lines, text alignment), key-value pairs, text
-  blocks from OCR lines, lists, MRZ lines, titles and headings by type size, figures, photos,
-  logos and signatures as ink outside the text;
+  blocks from OCR lines, list items with their level (in the model's paragraphs too), MRZ lines,
+  titles and headings by type size, numbering and position, figures, photos, logos and
+  signatures as ink outside the text;
 - the model (``layout_cdla.onnx``): paragraphs (it merges the lines of one paragraph across
   wide spacing), equations, references, captions and figures; a table box of the model where
   geometry found none (or only pieces) becomes a table whose cells come from alignment.
@@ -29,6 +30,7 @@ from pagestream.agents.common.geometry import (
     rows_of,
     union,
     words_of,
+    x_overlap,
 )
 from pagestream.agents.layout.core.model import Detection
 from pagestream.agents.layout.core.order import reading_order
@@ -63,6 +65,12 @@ _HEADING_FACTOR = 1.15
 _MARGIN = 0.06  # share of the page height where running headers and footers live
 _MRZ = re.compile(r"^[A-Z0-9<]{28,46}$")
 _BULLET = re.compile(r"^(?:[-•·*▪◦‣]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s")
+# List markers at the start of a line: a bullet glyph (a dash or star only before a space), or an
+# enumerator (1. 1) (1) a. a) (a) iv.) before a space and a word, not a number (``10. 000``).
+_GLYPH_MARK = re.compile(r"^[•·▪◦‣●○■□➢►▸✓]\s*(?=\S)")
+_DASH_MARK = re.compile(r"^[-\u2013*]\s+(?=\S)")  # a dash may also be a wrapped line's first word: two needed
+_ENUM_MARK = re.compile(r"^\(?(?:\d{1,2}|[a-z]|[ivx]{1,4})[.)]\s+(?=[^\d\s])")
+_INDENT = "  "  # a list item's level is carried in its text: this much leading space per level below the first
 _SECTION = re.compile(r"^(?:(?:\d+(?:\.\d+)*|[IVX]+|[A-H])\.?\s+[A-Z]|[A-Z][A-Z \-:&]{4,}$)")
 _LETTERS = re.compile(r"[^\W\d_]")
 _PAGE_NO = re.compile(r"^(?:page|seite|p\.?)?\s*\d+(?:\s*(?:/|of|von|sur)\s*\d+)?$", re.I)
@@ -131,7 +139,10 @@ def analyse_page(
     body = median(heights) if heights else 1
     blocks = _text_blocks(lines, free, width, height, body)
     regions = [_table_region(t) for t in tables] + [_pairs_region(p) for p in pairs] + owned
-    regions += [Region(b.kind, b.bbox, b.text, 0, b.confidence, b.source) for b in blocks]
+    for b in blocks:
+        items = _list_items(b.lines, b.source, body) if b.kind in ("text", "list") else None
+        regions += items or [Region(b.kind, b.bbox, b.text, 0, b.confidence, b.source)]
+    regions = _headings_by_position(regions, body)
     if image is not None:
         regions += _ink_regions(image, words, rules, detections)
     ordered = [regions[i] for i in reading_order([r.bbox for r in regions], width)]
@@ -306,9 +317,107 @@ def _model_owned(
             continue
         taken = set(map(id, inside))
         free = [w for w in free if id(w) not in taken]
-        text = "\n".join(r.text for r in rows_of(inside))
+        rows = rows_of(inside)
+        # The model calls some bullet lists references; numbered references stay references.
+        lines = [r.words for r in rows]
+        bulleted = kind == "reference" and _marker(lines[0]) == "glyph"
+        items = _list_items(lines, "model", body) if kind == "text" or bulleted else None
+        if items:
+            regions += items
+            continue
+        text = "\n".join(r.text for r in rows)
         regions.append(Region(kind, union([det.bbox, union(w.bbox for w in inside)]), text, 0, det.score, "model"))
     return regions, free
+
+
+def _looks_like_heading(text: str) -> bool:
+    words = text.split()
+    return (
+        2 <= len(words) <= 12
+        and text[0].isupper()
+        and text[-1] not in ".,;:!?"
+        and len(_LETTERS.findall(text)) >= max(3, 0.6 * len(text.replace(" ", "")))
+        and not _PAGE_NO.match(text)
+    )
+
+
+def _headings_by_position(regions: list[Region], body: float) -> list[Region]:
+    """Headings in body type (the same size as the text, often only bold): a short line set apart
+    as a block of its own, in title case or capitals without closing punctuation, directly above
+    the paragraph or list it heads (no farther from it than from what is above), aligned with its
+    left edge and clearly narrower, and not one of a run of single lines at the same left edge
+    (form options, a column of names). A line that ends a paragraph stays in the paragraph's
+    block; table cells, key-value pairs and ink regions are other kinds and are not considered."""
+    body = body or 1
+    out = []
+    for r in regions:
+        if r.kind == "text" and r.source == "geometry" and "\n" not in r.text and _looks_like_heading(r.text):
+            below = [s for s in regions if s is not r and s.bbox[1] >= r.bbox[3] and x_overlap(s.bbox, r.bbox) > 0]
+            above = [s for s in regions if s is not r and s.bbox[3] <= r.bbox[1] and x_overlap(s.bbox, r.bbox) > 0]
+            nxt = min(below, key=lambda s: s.bbox[1], default=None)
+            prev = max(above, key=lambda s: s.bbox[3], default=None)
+            # One of a run of short lines (the options of a form, a column of names) heads nothing.
+            in_run = (
+                prev is not None
+                and prev.kind in ("text", "heading")
+                and "\n" not in prev.text
+                and abs(prev.bbox[0] - r.bbox[0]) <= body
+            )
+            if (
+                not in_run
+                and nxt is not None
+                and nxt.kind in ("text", "list_item")
+                and 0.9 * body <= nxt.bbox[1] - r.bbox[3] <= 3 * body
+                and (prev is None or r.bbox[1] - prev.bbox[3] >= nxt.bbox[1] - r.bbox[3])  # closer to what it heads
+                and abs(nxt.bbox[0] - r.bbox[0]) <= body
+                and r.bbox[2] - r.bbox[0] < 0.8 * (nxt.bbox[2] - nxt.bbox[0])
+            ):
+                r = replace(r, kind="heading", confidence=0.5)
+        out.append(r)
+    return out
+
+
+def _marker(line: list[Word]) -> str | None:
+    """``glyph`` (a bullet), ``enum`` (an enumerator or a dash) or None: how a line starts."""
+    text = reading_text(line)
+    return "glyph" if _GLYPH_MARK.match(text) else "enum" if _ENUM_MARK.match(text) or _DASH_MARK.match(text) else None
+
+
+def _list_items(lines: list[list[Word]], source: str, body: float) -> list[Region] | None:
+    """The list items of a block of lines (with the lines before the first item as a text
+    region), or None when the block is no list: it needs a line starting with a bullet glyph, or
+    two starting with enumerators or dashes. An item runs from its marker line to the next marker
+    line or to a line that starts left of the markers; its level is the rank of its marker's
+    indent among the block's markers (indents within 0.8 of the body type size are one level)."""
+    marks = [_marker(line) for line in lines]
+    if "glyph" not in marks and marks.count("enum") < 2:
+        return None
+    tolerance = 0.8 * (body or 1)
+    indents: list[float] = []
+    for x in sorted(min(w.bbox[0] for w in line) for line, m in zip(lines, marks, strict=True) if m):
+        if not indents or x - indents[-1] > tolerance:
+            indents.append(x)
+    groups: list[tuple[int, list[list[Word]]]] = []  # (level, lines); level 0: text before or after the list
+    for line, mark in zip(lines, marks, strict=True):
+        x = min(w.bbox[0] for w in line)
+        if mark:
+            level = 1 + sum(x - i > tolerance for i in indents)
+            groups.append((level, [line]))
+        elif groups and groups[-1][0] and x >= indents[0] - tolerance:
+            groups[-1][1].append(line)  # the item's next line
+        elif groups and not groups[-1][0]:
+            groups[-1][1].append(line)
+        else:
+            groups.append((0, [line]))
+    regions = []
+    for level, group in groups:
+        box = union(w.bbox for line in group for w in line)
+        text = "\n".join(reading_text(line) for line in group)
+        if level:
+            regions.append(Region("list_item", box, _INDENT * (level - 1) + text, 0, 0.7, source))
+        else:
+            regions.append(Region("text", box, text, 0, 0.6, source))
+    return regions
 
 
 def _ink_regions(image: np.ndarray, words: list[Word], rules: list, detections: list[Detection]) -> list[Region]:

@@ -38,6 +38,7 @@ from pagestream.streams.settings import Settings
 
 _HEADING = re.compile(r"^#{1,6}\s+\S")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+\S")  # Markdown's list markers
+_PAIR = re.compile(r"^\s*- \*\*[^*]+:\*\*")  # pagestream's key-value pairs: a bold-key list, not list items
 _TABLE_RULE = re.compile(r"^\|?(?:\s*:?-+:?\s*\|)+(?:\s*:?-+:?\s*)?$")
 _IMAGE = re.compile(r"<!--\s*image\s*-->")
 
@@ -68,7 +69,7 @@ def structure(markdown: str) -> Structure:
         for line in lines:
             if _HEADING.match(line):
                 found.headings += 1
-            elif _LIST_ITEM.match(line):
+            elif _LIST_ITEM.match(line) and not _PAIR.match(line):
                 found.list_items += 1
         if not any(_HEADING.match(ln) or _LIST_ITEM.match(ln) for ln in lines):
             found.paragraphs.append(" ".join(lines))

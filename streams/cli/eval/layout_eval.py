@@ -62,10 +62,28 @@ def evaluate_layout(data: Path, settings: Settings, *, ocr: bool) -> dict[str, A
             regions = analyse_page(lines, page["width"], page["height"], grey, detections if kinds else [], kinds)
             if name == "geometry":
                 timing["geometry_s"] += time.perf_counter() - started
-            predicted = [(r.kind, r.bbox) for r in regions]
+            predicted = scored_regions(regions)
             add_counts(totals[dataset].setdefault(name, {}), match_counts(predicted, truth))
     return {
         "input": "tesseract words" if ocr else "ground-truth words",
         "timing_per_page_s": {k: round(v / max(1, timing["pages"]), 3) for k, v in timing.items() if k != "pages"},
         "results": {ds: {name: f1_table(t) for name, t in by.items()} for ds, by in totals.items()},
     }
+
+
+def scored_regions(regions: list) -> list[tuple[str, tuple[int, int, int, int]]]:
+    """(kind, box) of regions in reading order as the ground truth has them: it outlines whole
+    lists, so each run of consecutive list items is scored as one ``list``."""
+    out: list[tuple[str, tuple[int, int, int, int]]] = []
+    previous = None
+    for r in sorted(regions, key=lambda r: r.order):
+        if r.kind == "list_item" and previous == "list_item":
+            box = out[-1][1]
+            out[-1] = (
+                "list",
+                (min(box[0], r.bbox[0]), min(box[1], r.bbox[1]), max(box[2], r.bbox[2]), max(box[3], r.bbox[3])),
+            )
+        else:
+            out.append(("list" if r.kind == "list_item" else r.kind, tuple(r.bbox)))
+        previous = r.kind
+    return out

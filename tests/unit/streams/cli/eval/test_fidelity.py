@@ -33,6 +33,10 @@ def test_structure_counts_headings_list_items_and_table_shapes() -> None:
     assert len(found.paragraphs) == 2
 
 
+def test_key_value_pairs_are_not_list_items() -> None:
+    assert structure("- **Invoice No.:** 123\n- **Date:** 1 May\n- a real item\n1. another").list_items == 2
+
+
 def test_reading_order_and_control_characters_are_measured() -> None:
     assert kendall_tau([1, 2, 3]) == 1.0 and kendall_tau([3, 2, 1]) == -1.0
     swapped = "Second paragraph that also has enough words in it.\n\nFirst paragraph with enough words to be found."
