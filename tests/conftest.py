@@ -37,6 +37,11 @@ def text_image(lines: list[str], size: tuple[int, int] = (1200, 400), fmt: str =
     return out.getvalue()
 
 
+def process_rss_bytes() -> int:
+    """Resident memory of this process (chDB and the bridges under test run in it)."""
+    return int(Path("/proc/self/statm").read_text().split()[1]) * 4096
+
+
 @pytest.fixture(scope="session")
 def chdb_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A state dir whose embedded chDB (``<dir>/clickhouse``) every in-process test shares: chDB

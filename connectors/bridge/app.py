@@ -68,6 +68,7 @@ class Bridge:
         self.admin = kafka.admin(settings)
         self.tenants = TenantStore(settings.tenants_file)
         self.key_checks = KeyChecks(self.tenants, settings.auth_check_workers)
+        self.uploads_swept_at = 0.0  # when expired presigned uploads were last removed (uploads.py)
         self.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
         self.failures = RateLimiter(settings.auth_failures_per_second, settings.auth_failures_burst)  # per address
         self.audit = AuditLog(settings, Codecs(registry_client(settings.registry_url), [topics.AUDIT_EVENTS]))

@@ -16,13 +16,13 @@ answers exactly like an unknown one (404), so its existence does not leak.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import math
 from concurrent.futures import ThreadPoolExecutor
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pagestream.connectors.bridge.origin import is_loopback
 from pagestream.connectors.problems import Problem, problem_response
 from pagestream.connectors.tenants import Caller, TenantStore, is_operator
 from pagestream.streams.errors import ServiceError
@@ -38,11 +38,7 @@ def check_exposure(settings: Settings) -> None:
     if settings.auth == "on":
         return
     host = settings.bridge_host
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
+    if not is_loopback(host):
         raise ServiceError(
             f"the bridge would listen on {host} without authentication: set PAGESTREAM_AUTH=on (and give "
             "tenants keys with 'pagestream tenant add NAME'), or PAGESTREAM_BRIDGE_HOST=127.0.0.1"

@@ -9,6 +9,8 @@ refused before reading; a chunked or lying body is cut off when its bytes pass t
 
 from __future__ import annotations
 
+from functools import partial
+
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -53,15 +55,10 @@ class BodyLimit:
             return
         if is_upload(scope["method"], scope["path"]):
             limit = self.settings.max_upload_bytes + MULTIPART_OVERHEAD
-
-            def refusal(size: int | None = None) -> Problem:
-                return upload_too_large(self.settings.max_upload_bytes, size)
+            refusal = partial(upload_too_large, self.settings.max_upload_bytes)
         else:
             limit = self.settings.max_request_body_bytes
-
-            def refusal(size: int | None = None) -> Problem:
-                return body_too_large(limit, size)
-
+            refusal = partial(body_too_large, limit)
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
             problem = refusal(int(declared))

@@ -6,7 +6,7 @@ local user only. A web page on another site can still make the local browser sen
 127.0.0.1 (a cross-site form or ``text/plain`` POST needs no CORS preflight), and DNS rebinding
 makes ``attacker.example`` resolve to 127.0.0.1, so the page's own scripts read the answers.
 So, with auth off, a request must name a loopback host (``Host: localhost``, ``127.0.0.1``,
-``[::1]`` or the configured bridge host, any port). In both modes a request that changes
+``[::1]`` or another loopback address, any port). In both modes a request that changes
 something (any method but GET, HEAD, OPTIONS) and comes from a page (``Origin``, or
 ``Sec-Fetch-Site: cross-site``) must come from the bridge's own origin.
 """
@@ -30,8 +30,10 @@ def _hostname(host_header: str) -> str:
     return (urlsplit(f"//{host_header}").hostname or "").lower()
 
 
-def is_loopback_name(name: str, bridge_host: str) -> bool:
-    if name in ("localhost", bridge_host.lower()):
+def is_loopback(name: str) -> bool:
+    """Whether a host name or address can only mean this machine: ``localhost`` or a loopback IP
+    (with auth off the bridge listens on nothing else: ``auth.check_exposure``)."""
+    if name == "localhost":
         return True
     try:
         return ipaddress.ip_address(name).is_loopback
@@ -60,7 +62,7 @@ class OriginCheck:
     def refusal(self, request: Request) -> tuple[str, str] | None:
         """(kind, detail) of the refusal, or None when the request may go ahead."""
         host = request.headers.get("host", "")
-        if self.settings.auth == "off" and not is_loopback_name(_hostname(host), self.settings.bridge_host):
+        if self.settings.auth == "off" and not is_loopback(_hostname(host)):
             return (
                 "host_not_allowed",
                 f"this bridge runs without authentication and answers to loopback names only, not {host[:100]!r}; "

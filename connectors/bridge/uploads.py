@@ -151,7 +151,7 @@ def sweep_expired_uploads(store: ObjectStore, now: float) -> int:
 async def _sweep_now_and_then(bridge: Any) -> None:
     """Sweep expired uploads at most once a minute, on the way of creating new ones."""
     now = time.time()
-    if now - getattr(bridge, "uploads_swept_at", 0.0) >= _SWEEP_SECONDS:
+    if now - bridge.uploads_swept_at >= _SWEEP_SECONDS:
         bridge.uploads_swept_at = now
         await run_in_threadpool(sweep_expired_uploads, bridge.store, now)
 

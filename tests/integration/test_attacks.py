@@ -23,7 +23,7 @@ from hypothesis import settings as hypothesis_settings
 
 from pagestream.connectors.bridge import openapi
 from tests.bridge_client import add_tenant, running_bridge
-from tests.conftest import text_image
+from tests.conftest import process_rss_bytes, text_image
 
 pytestmark = pytest.mark.kafka
 MARKER = "Zanzibar Quokka Ledger"  # the victim's page text
@@ -121,17 +121,13 @@ def test_multi_statements_nested_comments_and_table_functions_are_refused(secure
     assert MARKER in mine.text
 
 
-def _bridge_rss() -> int:
-    return int(Path("/proc/self/statm").read_text().split()[1]) * 4096  # the bridge runs in this process
-
-
 def test_a_memory_bomb_fails_on_a_limit(secured) -> None:
     settings, keys, _ = secured
-    before = _bridge_rss()
+    before = process_rss_bytes()
     bomb = {"query": "SELECT length(groupArray(x)) FROM (SELECT arrayJoin(range(150000000)) AS x)"}
     answer = httpx.post(f"{settings.bridge_url}/v1/sql", json=bomb, headers=keys["atk-a"], timeout=60)
     assert answer.status_code == 400 and "MEMORY_LIMIT_EXCEEDED" in answer.json()["detail"]
-    assert _bridge_rss() - before < 300 * 1024 * 1024
+    assert process_rss_bytes() - before < 300 * 1024 * 1024
 
 
 def test_one_tenants_slow_queries_do_not_delay_another_tenants_reads(secured) -> None:
@@ -183,7 +179,7 @@ def test_large_bodies_are_refused_while_reading(local, path: str) -> None:
     body = b'{"query": "' + b"x" * (local.max_request_body_bytes + 10) + b'"}'
     declared = httpx.post(url, content=body, headers={"content-type": "application/json"}, timeout=60)
     assert declared.status_code == 413 and declared.json()["type"].endswith("body_too_large"), declared.text
-    before = _bridge_rss()
+    before = process_rss_bytes()
 
     def chunks() -> Iterator[bytes]:  # 200 MB without a Content-Length: cut off, never buffered whole
         chunk = b"x" * (1 << 20)
@@ -195,7 +191,7 @@ def test_large_bodies_are_refused_while_reading(local, path: str) -> None:
         assert chunked.status_code == 413
     except httpx.TransportError:
         pass  # the server answered 413 and closed while the client was still sending
-    assert _bridge_rss() - before < 100 * 1024 * 1024
+    assert process_rss_bytes() - before < 100 * 1024 * 1024
 
 
 def test_with_auth_off_only_loopback_hosts_and_same_origin_writes(local) -> None:

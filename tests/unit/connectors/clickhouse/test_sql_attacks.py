@@ -23,6 +23,7 @@ from pagestream.connectors.clickhouse.http import ClickHouseService
 from pagestream.connectors.clickhouse.schema import migrate
 from pagestream.connectors.clickhouse.sql import SqlError, parse_select
 from pagestream.streams.settings import Settings
+from tests.conftest import process_rss_bytes
 
 
 @pytest.fixture(scope="module")
@@ -105,18 +106,14 @@ def test_reading_around_the_tenant_filters_or_the_servers_files_is_refused(
     assert rows == ([["a1", "secret of alpha"]] if tenant else [["a1", "secret of alpha"], ["b1", "secret of beta"]])
 
 
-def _rss_bytes() -> int:
-    return int(Path("/proc/self/statm").read_text().split()[1]) * 4096
-
-
 @pytest.mark.parametrize("tenant", [None, "alpha"])
 def test_a_memory_bomb_fails_on_the_limit_and_the_process_stays_small(
     service: ClickHouseService, tenant: str | None
 ) -> None:
-    before = _rss_bytes()
+    before = process_rss_bytes()
     message = refused(service, "SELECT length(groupArray(x)) FROM (SELECT arrayJoin(range(150000000)) AS x)", tenant)
     assert "MEMORY_LIMIT_EXCEEDED" in message
-    assert _rss_bytes() - before < 300 * 1024 * 1024
+    assert process_rss_bytes() - before < 300 * 1024 * 1024
     huge_scan = "SELECT count() FROM (SELECT arrayJoin(range(1000)) AS a, arrayJoin(range(1000000)) AS b)"
     assert "exceeded" in refused(service, huge_scan, tenant).lower()
 
